@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class AccountError(StrEnum):
+    STORE_EXISTS = "store.exists"
+    STORE_NOT_FOUND = "store.not_found"
+    AGENT_EXISTS = "agent.exists"
+    INVALID_ROLE = "agent.invalid_role"
+    INVALID_TOKEN = "auth.invalid_token"  # noqa: S105 (an error code)
+    MISSING_TOKEN = "auth.missing_token"  # noqa: S105 (an error code)
+    TEAM_EXISTS = "team.exists"

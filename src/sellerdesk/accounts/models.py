@@ -1,0 +1,75 @@
+"""Stores (tenants), agents, teams and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sellerdesk.core.db import Base, BigId, CreatedAt, IdPK
+
+
+class Store(Base):
+    __tablename__ = "stores"
+
+    id: Mapped[IdPK]
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    default_language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[CreatedAt]
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("store_id", "email"),)
+
+    id: Mapped[IdPK]
+    store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[CreatedAt]
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+
+    id: Mapped[IdPK]
+    store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    created_at: Mapped[CreatedAt]
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(BigId, ForeignKey("teams.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("agents.id"), primary_key=True, index=True
+    )
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_store_id", "store_id"),)
+
+    id: Mapped[IdPK]
+    store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id"))
+    agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agents.id"), default=None)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[CreatedAt]
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

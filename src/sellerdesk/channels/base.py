@@ -1,0 +1,119 @@
+"""What every channel adapter speaks: inbound messages in, deliveries out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from sellerdesk.channels.models import Channel, RawPayload
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+    MARKETPLACE = "marketplace"
+    SOCIAL = "social"
+    HANDLE = "handle"
+
+
+@dataclass(frozen=True, slots=True)
+class SenderIdentity:
+    kind: IdentityKind
+    value: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundAttachment:
+    filename: str
+    content_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadHints:
+    """Everything that may tie a message to an existing conversation."""
+
+    references: tuple[str, ...] = ()  # external ids of earlier messages (Message-ID chain)
+    ticket_id: int | None = None  # a ticket token we put in an earlier reply
+    thread_key: str | None = None  # a channel's own conversation id
+    order_id: str | None = None
+
+
+@dataclass(slots=True)
+class InboundMessage:
+    """A message from any channel, in the one shape the inbound path accepts."""
+
+    store_id: int
+    channel_id: int
+    channel_type: str
+    external_id: str
+    sender: SenderIdentity
+    subject: str
+    text: str
+    html: str | None = None
+    recipients: tuple[str, ...] = ()
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    hints: ThreadHints = field(default_factory=ThreadHints)
+    sent_at: datetime | None = None
+    marketplace: str | None = None
+    raw_payload_id: int | None = None
+    # When it reached us; only importers of history set it, everyone else gets now().
+    received_at: datetime | None = None
+
+
+class ParseError(Exception):
+    """A payload that can't become an InboundMessage; it goes to quarantine with this reason."""
+
+    def __init__(self, code: str, reason: str, *, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.field = field
+
+
+class DeliveryError(Exception):
+    """Sending failed; `retryable` says whether trying again may help."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundDelivery:
+    """One outbound message as the adapter needs it."""
+
+    channel: Channel
+    store_id: int
+    ticket_id: int
+    message_id: int
+    idempotency_key: str
+    recipient: SenderIdentity | None
+    subject: str
+    text: str
+    html: str | None
+    attachments: tuple[InboundAttachment, ...]
+    references: tuple[str, ...]
+    thread_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    external_id: str | None
+
+
+class ChannelAdapter(Protocol):
+    type: str
+
+    def parse(self, raw: RawPayload, channel: Channel) -> InboundMessage:
+        """Turn a stored raw payload into an InboundMessage or raise ParseError."""
+        ...
+
+    async def send(self, delivery: OutboundDelivery) -> DeliveryResult:
+        """Deliver one outbound message, or raise DeliveryError."""
+        ...

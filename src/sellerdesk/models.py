@@ -1,0 +1,11 @@
+"""Imports every domain's tables so the metadata (and migrations) see all of them."""
+
+from __future__ import annotations
+
+
+def load_models() -> None:
+    import sellerdesk.accounts.models
+    import sellerdesk.channels.models
+    import sellerdesk.customers.models
+    import sellerdesk.jobs.models
+    import sellerdesk.tickets.models  # noqa: F401

@@ -1,0 +1,275 @@
+"""Reads on tickets, scoped to a store; other stores' objects are simply not found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sellerdesk.core.errors import Invalid, NotFound
+from sellerdesk.core.pagination import decode_cursor, encode_cursor
+from sellerdesk.tickets import search
+from sellerdesk.tickets.errors import TicketError
+from sellerdesk.tickets.models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    AuditEvent,
+    Message,
+    Tag,
+    Ticket,
+    ticket_tags,
+)
+from sellerdesk.tickets.states import Status
+
+SEARCH_CANDIDATES = 1000
+
+
+async def get_ticket(db: AsyncSession, *, store_id: int, ticket_id: int) -> Ticket:
+    ticket = (await db.execute(
+        select(Ticket).where(Ticket.id == ticket_id, Ticket.store_id == store_id)
+    )).scalar_one_or_none()
+    if ticket is None:
+        raise NotFound(TicketError.NOT_FOUND, f"ticket {ticket_id} not found", field="ticket_id")
+    return ticket
+
+
+async def ticket_tag_names(db: AsyncSession, *, ticket_id: int) -> list[str]:
+    rows = await db.execute(
+        select(Tag.name).join(ticket_tags, ticket_tags.c.tag_id == Tag.id)
+        .where(ticket_tags.c.ticket_id == ticket_id).order_by(Tag.name)
+    )
+    return list(rows.scalars())
+
+
+async def tags_by_ticket(db: AsyncSession, ticket_ids: list[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {i: [] for i in ticket_ids}
+    if not ticket_ids:
+        return result
+    rows = await db.execute(
+        select(ticket_tags.c.ticket_id, Tag.name).join(Tag, Tag.id == ticket_tags.c.tag_id)
+        .where(ticket_tags.c.ticket_id.in_(ticket_ids)).order_by(Tag.name)
+    )
+    for ticket_id, name in rows:
+        result[ticket_id].append(name)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilters:
+    statuses: tuple[Status, ...] = ()
+    assignee_id: int | None = None
+    unassigned: bool = False
+    team_id: int | None = None
+    channel: str | None = None
+    marketplace: str | None = None
+    tag: str | None = None
+    priority: str | None = None
+    customer_id: int | None = None
+    q: str | None = None
+
+
+class Sort:
+    UPDATED = "updated"  # newest activity first
+    SLA_DUE = "sla_due"  # soonest due first, tickets without an SLA last
+    ALL = (UPDATED, SLA_DUE)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    items: list[Ticket]
+    next_cursor: str | None
+
+
+def _dt(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise Invalid("request.invalid_cursor", "cursor is not one this API gave out",
+                      field="cursor") from exc
+
+
+async def _apply_filters(
+    db: AsyncSession, stmt: Select[Ticket], store_id: int, f: TicketFilters
+) -> Select[Ticket] | None:
+    stmt = stmt.where(Ticket.store_id == store_id)
+    if f.statuses:
+        values = [s.value for s in f.statuses]
+        if set(values) == set(ACTIVE_STATUSES):
+            # Spelled exactly like the partial indexes' predicate so the planner can use them.
+            stmt = stmt.where(Ticket.status.in_(ACTIVE_STATUSES))
+        else:
+            stmt = stmt.where(Ticket.status.in_(values))
+    if f.unassigned:
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        stmt = stmt.where(Ticket.assignee_id == f.assignee_id)
+    if f.team_id is not None:
+        stmt = stmt.where(Ticket.team_id == f.team_id)
+    if f.channel is not None:
+        stmt = stmt.where(Ticket.channel_type == f.channel)
+    if f.marketplace is not None:
+        stmt = stmt.where(Ticket.marketplace == f.marketplace)
+    if f.priority is not None:
+        stmt = stmt.where(Ticket.priority == f.priority)
+    if f.customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == f.customer_id)
+    if f.tag is not None:
+        stmt = stmt.where(Ticket.id.in_(
+            select(ticket_tags.c.ticket_id).join(Tag, Tag.id == ticket_tags.c.tag_id)
+            .where(Tag.store_id == store_id, Tag.name == f.tag.casefold())
+        ))
+    if f.q:
+        query = search.parse_query(store_id, f.q)
+        message_ids = await search.matching_message_ids(db, query, limit=SEARCH_CANDIDATES)
+        if not message_ids:
+            return None
+        stmt = stmt.where(Ticket.id.in_(
+            select(Message.ticket_id).where(Message.id.in_(message_ids))
+        ))
+    return stmt
+
+
+async def list_tickets(
+    db: AsyncSession,
+    *,
+    store_id: int,
+    filters: TicketFilters,
+    sort: str = Sort.UPDATED,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> TicketPage:
+    """One page of tickets, keyset-paginated so page 1,000 costs what page 1 costs."""
+    base = await _apply_filters(db, select(Ticket), store_id, filters)
+    if base is None:
+        return TicketPage([], None)
+    if sort == Sort.SLA_DUE:
+        return await _by_sla_due(db, base, limit, cursor)
+    stmt = base
+    if cursor is not None:
+        updated, last_id = decode_cursor(cursor, length=2)
+        at = _dt(updated)
+        stmt = stmt.where(or_(Ticket.updated_at < at,
+                              and_(Ticket.updated_at == at, Ticket.id < int(last_id))))
+    rows = list((await db.execute(
+        stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)
+    )).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([last.updated_at.isoformat(), last.id])
+    return TicketPage(rows, next_cursor)
+
+
+async def _by_sla_due(
+    db: AsyncSession, base: Select[Ticket], limit: int, cursor: str | None
+) -> TicketPage:
+    # Two index-ordered phases instead of NULLS LAST, which neither backend serves from a
+    # plain index: first tickets with a due time, soonest first, then those without, by id.
+    phase, due, last_id = decode_cursor(cursor, length=3) if cursor else (0, None, 0)
+    rows: list[Ticket] = []
+    if phase == 0:
+        stmt = base.where(Ticket.sla_due_at.is_not(None))
+        if due is not None:
+            at = _dt(due)
+            stmt = stmt.where(or_(Ticket.sla_due_at > at,
+                                  and_(Ticket.sla_due_at == at, Ticket.id > int(last_id))))
+        rows = list((await db.execute(
+            stmt.order_by(Ticket.sla_due_at, Ticket.id).limit(limit + 1)
+        )).scalars())
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            due_at = last.sla_due_at.isoformat() if last.sla_due_at else None
+            return TicketPage(rows, encode_cursor([0, due_at, last.id]))
+        last_id = 0
+    remaining = limit - len(rows)
+    tail = list((await db.execute(
+        base.where(Ticket.sla_due_at.is_(None), Ticket.id > int(last_id))
+        .order_by(Ticket.id).limit(remaining + 1)
+    )).scalars())
+    next_cursor = None
+    if len(tail) > remaining:
+        tail = tail[:remaining]
+        next_cursor = encode_cursor([1, None, tail[-1].id]) if tail else encode_cursor(
+            [1, None, 0])
+    return TicketPage(rows + tail, next_cursor)
+
+
+async def ticket_messages(db: AsyncSession, *, ticket: Ticket) -> list[Message]:
+    rows = await db.execute(
+        select(Message).where(Message.ticket_id == ticket.id, Message.store_id == ticket.store_id)
+        .order_by(Message.id)
+    )
+    return list(rows.scalars())
+
+
+async def attachments_by_message(
+    db: AsyncSession, message_ids: list[int]
+) -> dict[int, list[Attachment]]:
+    result: dict[int, list[Attachment]] = {i: [] for i in message_ids}
+    if not message_ids:
+        return result
+    rows = await db.execute(
+        select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.id)
+    )
+    for att in rows.scalars():
+        result[att.message_id].append(att)
+    return result
+
+
+async def get_attachment(db: AsyncSession, *, store_id: int, attachment_id: int) -> Attachment:
+    att = (await db.execute(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.store_id == store_id)
+    )).scalar_one_or_none()
+    if att is None:
+        raise NotFound(TicketError.ATTACHMENT_NOT_FOUND, f"attachment {attachment_id} not found",
+                       field="attachment_id")
+    return att
+
+
+async def audit_events(
+    db: AsyncSession,
+    *,
+    store_id: int,
+    ticket_id: int | None = None,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.store_id == store_id)
+    if ticket_id is not None:
+        stmt = stmt.where(AuditEvent.ticket_id == ticket_id)
+    if entity_type is not None:
+        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    rows = await db.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit))
+    return list(rows.scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message: Message
+    ticket: Ticket
+
+
+async def search_messages(
+    db: AsyncSession, *, store_id: int, q: str, limit: int = 25, before_id: int | None = None
+) -> list[SearchHit]:
+    """Messages matching q in this store, newest first, with their tickets."""
+    query = search.parse_query(store_id, q)
+    ids = await search.matching_message_ids(db, query, limit=limit, before_id=before_id)
+    if not ids:
+        return []
+    rows = await db.execute(
+        select(Message, Ticket).join(Ticket, Ticket.id == Message.ticket_id)
+        .where(Message.id.in_(ids), Message.store_id == store_id)
+        .order_by(Message.id.desc())
+    )
+    return [SearchHit(m, t) for m, t in rows]

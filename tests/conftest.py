@@ -1,0 +1,130 @@
+"""Test set-up: one migrated database per run (SQLite, or PostgreSQL from
+SELLERDESK_TEST_DATABASE_URL), one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sellerdesk.accounts import actions as accounts
+from sellerdesk.accounts.models import Store
+from sellerdesk.accounts.permissions import Role
+from sellerdesk.api.app import create_app
+from sellerdesk.api.deps import get_db
+from sellerdesk.channels.models import Channel
+from sellerdesk.core import context
+from sellerdesk.core.config import load_settings
+from sellerdesk.core.db import Database
+from sellerdesk.core.migrate import upgrade_connection
+from sellerdesk.jobs import outbox
+
+TEST_DB_ENV = "SELLERDESK_TEST_DATABASE_URL"
+
+
+def _database_url(tmp: Path) -> str:
+    url = os.environ.get(TEST_DB_ENV)
+    if url:
+        return load_settings(database_url=url, data_dir=tmp).resolved_database_url
+    return f"sqlite+aiosqlite:///{tmp / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sellerdesk-data")
+
+
+@pytest.fixture(scope="session")
+async def database(data_dir: Path) -> AsyncIterator[Database]:
+    url = _database_url(data_dir)
+    settings = load_settings(database_url=url, data_dir=data_dir, secret_key="test-secret")
+    database = Database(url)
+    async with database.engine.connect() as conn:
+        if database.dialect == "postgresql":
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+            await conn.commit()
+        await conn.run_sync(upgrade_connection)
+        await conn.commit()
+    context.init(settings, database)
+    outbox.set_dispatcher(None)
+    yield database
+    await database.dispose()
+    context.reset()
+
+
+@pytest.fixture
+def backend(database: Database) -> str:
+    return database.dialect
+
+
+@pytest.fixture
+async def db(database: Database) -> AsyncIterator[AsyncSession]:
+    """A session whose every commit is a savepoint inside one transaction rolled back at the end."""
+    async with database.engine.connect() as conn:
+        outer = await conn.begin()
+        session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint",
+                               expire_on_commit=False, autoflush=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()
+
+
+@pytest.fixture
+async def store(db: AsyncSession) -> Store:
+    return await accounts.create_store(db, slug="acme", name="Acme Shop")
+
+
+@pytest.fixture
+async def other_store(db: AsyncSession) -> Store:
+    return await accounts.create_store(db, slug="other", name="Other Shop")
+
+
+TokenFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_token(db: AsyncSession) -> TokenFactory:
+    async def make(store: Store, role: Role = Role.ADMIN, agent_id: int | None = None) -> str:
+        _, plain = await accounts.create_api_token(db, store_id=store.id, role=role,
+                                                   name=f"test {role.value}", agent_id=agent_id)
+        return plain
+
+    return make
+
+
+@pytest.fixture
+async def api_channel(db: AsyncSession, store: Store) -> tuple[Channel, str]:
+    return await accounts.create_channel(
+        db, store_id=store.id, type="api", name="Shop API",
+        config={"webhook_url": "http://127.0.0.1:9/unused", "webhook_secret": "s3cret"},
+    )
+
+
+@pytest.fixture
+async def client(db: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app()
+
+    async def test_db() -> AsyncIterator[AsyncSession]:
+        yield db
+
+    app.dependency_overrides[get_db] = test_db
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def pytest_report_header() -> str:
+    url = os.environ.get(TEST_DB_ENV)
+    return f"sellerdesk database: {'PostgreSQL' if url else 'SQLite (temporary file)'}"
