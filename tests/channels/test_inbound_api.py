@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sellerdesk.channels import inbound
 from sellerdesk.channels.models import Channel, RawPayload
+from sellerdesk.core.clock import now
 from sellerdesk.jobs.models import Job
 from sellerdesk.tickets.models import Attachment, AuditEvent, Message, Ticket
 from tests.conftest import bearer
@@ -152,3 +156,36 @@ async def test_unknown_token_is_401_and_stores_nothing(
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "auth.invalid_token"
     assert await count(db, RawPayload) == 0
+
+
+async def test_payload_stored_but_never_processed_is_recovered(
+    db: AsyncSession, api_channel: tuple[Channel, str]
+) -> None:
+    # given a payload committed just before the process died, three minutes ago
+    channel, _ = api_channel
+    raw = RawPayload(store_id=channel.store_id, channel_id=channel.id,
+                     content_type="application/json", body=json.dumps(payload()).encode(),
+                     received_at=now() - timedelta(minutes=3))
+    db.add(raw)
+    await db.commit()
+
+    # when the scheduler's periodic recovery runs
+    recovered = await inbound.recover_stale(db)
+
+    # then it is parsed and ingested like any other
+    assert recovered == 1
+    await db.refresh(raw)
+    assert raw.status == "processed"
+    assert await count(db, Ticket) == 1
+    assert await inbound.recover_stale(db) == 0
+
+
+async def test_fresh_unprocessed_payload_is_left_to_its_request(
+    db: AsyncSession, api_channel: tuple[Channel, str]
+) -> None:
+    channel, _ = api_channel
+    db.add(RawPayload(store_id=channel.store_id, channel_id=channel.id,
+                      content_type="application/json", body=json.dumps(payload()).encode()))
+    await db.commit()
+
+    assert await inbound.recover_stale(db) == 0

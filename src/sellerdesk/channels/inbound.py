@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -76,6 +77,23 @@ async def receive(
     db.add(raw)
     await commit(db)
     return await process_raw(db, raw=raw, channel=channel)
+
+
+STALE_AFTER = timedelta(minutes=2)
+
+
+async def recover_stale(db: AsyncSession, *, limit: int = 200) -> int:
+    """Process payloads that were stored but never parsed (the process died in between)."""
+    rows = await db.execute(
+        select(RawPayload, Channel).join(Channel, Channel.id == RawPayload.channel_id)
+        .where(RawPayload.status == RawStatus.RECEIVED,
+               RawPayload.received_at < now() - STALE_AFTER)
+        .order_by(RawPayload.id).limit(limit)
+    )
+    pairs = list(rows)
+    for raw, channel in pairs:
+        await process_raw(db, raw=raw, channel=channel)
+    return len(pairs)
 
 
 async def process_raw(db: AsyncSession, *, raw: RawPayload, channel: Channel) -> IngestResult:

@@ -40,6 +40,25 @@ def job(
     return register
 
 
+PeriodicWork = Callable[[AsyncSession], Awaitable[int]]
+_PERIODIC: dict[str, PeriodicWork] = {}
+
+
+def periodic(name: str) -> Callable[[PeriodicWork], PeriodicWork]:
+    """Register `work(db) -> count` for the scheduler's sweep (every SWEEP_INTERVAL_SECONDS)."""
+
+    def register(fn: PeriodicWork) -> PeriodicWork:
+        _PERIODIC[name] = fn
+        return fn
+
+    return register
+
+
+def periodic_work() -> dict[str, PeriodicWork]:
+    load_handlers()
+    return dict(_PERIODIC)
+
+
 def load_handlers() -> None:
     """Import the modules that register handlers (each domain's tasks.py)."""
     import sellerdesk.channels.tasks  # noqa: F401

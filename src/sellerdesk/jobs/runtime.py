@@ -22,7 +22,7 @@ from huey.consumer import Consumer, Scheduler, Worker
 from sellerdesk.core import context
 from sellerdesk.core.config import Settings
 from sellerdesk.core.db import Database
-from sellerdesk.jobs import outbox
+from sellerdesk.jobs import outbox, registry
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,22 @@ class JobQueue:
             await self.dispatch([job_id], delay)
 
     async def sweep(self) -> int:
-        """Re-dispatch jobs whose dispatch was lost (crash between commit and enqueue)."""
-        async with context.get().database.sessionmaker() as db:
+        """Re-dispatch jobs whose dispatch was lost (crash between commit and enqueue), then
+        run the domains' periodic work."""
+        sessionmaker = context.get().database.sessionmaker
+        async with sessionmaker() as db:
             ids = await outbox.due_job_ids(db, older_than=SWEEP_AFTER)
         if ids:
             log.warning("re-dispatching %d jobs found by the sweep", len(ids))
             await self.dispatch(ids, 0.0)
+        for name, work in registry.periodic_work().items():
+            try:
+                async with sessionmaker() as db:
+                    done = await work(db)
+                if done:
+                    log.info("periodic %s: %d done", name, done)
+            except Exception:
+                log.exception("periodic %s failed", name)
         return len(ids)
 
 
