@@ -18,8 +18,10 @@ from sellerdesk.core.errors import Unauthorized
 from sellerdesk.core.security import hash_token
 
 
-async def get_db() -> AsyncIterator[AsyncSession]:
-    async with context.get().database.sessionmaker() as db:
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    database = context.get().database
+    reader = request.method in ("GET", "HEAD")
+    async with (database.read_sessionmaker if reader else database.sessionmaker)() as db:
         yield db
 
 

@@ -14,6 +14,7 @@ from sellerdesk.channels.models import RawPayload
 from sellerdesk.channels.schemas import InboundAccepted, QuarantineDetail, QuarantineRead
 from sellerdesk.core import context
 from sellerdesk.core.errors import Conflict, TooLarge
+from sellerdesk.core.ids import IdPath, IdQuery
 
 router = APIRouter(tags=["channels"])
 
@@ -61,7 +62,7 @@ async def receive_inbound(request: Request, db: SessionDep, channel: CurrentChan
 
 @router.get("/quarantine", response_model=list[QuarantineRead])
 async def list_quarantine(
-    db: SessionDep, principal: CanManageQuarantine, before_id: int | None = None,
+    db: SessionDep, principal: CanManageQuarantine, before_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[QuarantineRead]:
     rows = await queries.quarantined(db, store_id=principal.store_id, before_id=before_id,
@@ -80,7 +81,7 @@ def _fields(raw: RawPayload) -> dict[str, object]:
 
 @router.get("/quarantine/{payload_id}", response_model=QuarantineDetail)
 async def get_quarantined(
-    payload_id: int, db: SessionDep, principal: CanManageQuarantine
+    payload_id: IdPath, db: SessionDep, principal: CanManageQuarantine
 ) -> QuarantineDetail:
     raw = await queries.get_raw(db, store_id=principal.store_id, raw_id=payload_id)
     preview = raw.body[:4096].decode("utf-8", "replace")
@@ -89,7 +90,7 @@ async def get_quarantined(
 
 @router.post("/quarantine/{payload_id}/retry")
 async def retry_quarantined(
-    payload_id: int, db: SessionDep, principal: CanManageQuarantine
+    payload_id: IdPath, db: SessionDep, principal: CanManageQuarantine
 ) -> JSONResponse:
     """Parse a quarantined payload again (after a fix to its adapter, say)."""
     raw = await queries.get_raw(db, store_id=principal.store_id, raw_id=payload_id)

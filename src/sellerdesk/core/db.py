@@ -56,7 +56,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Writers take the write lock up front: a deferred transaction that reads and then writes
+    # fails at once with "database is locked" when another writer committed in between, and
+    # SQLite's busy timeout cannot help it. Read-only sessions keep WAL's concurrent readers.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -71,6 +77,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+READ_ONLY = "sellerdesk_read_only"
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -100,6 +109,9 @@ async def commit(db: AsyncSession) -> None:
 async def rollback(db: AsyncSession) -> None:
     """Roll back and forget the callbacks that depended on the commit."""
     db.info.pop(_AFTER_COMMIT_KEY, None)
+    # The outbox's jobs of the rolled-back transaction (jobs/outbox.py); left behind, they
+    # would stop the next transaction's jobs from being dispatched.
+    db.info.pop("sellerdesk.jobs", None)
     await db.rollback()
 
 
@@ -110,6 +122,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = make_sessionmaker(self.engine)
+        # For requests that only read (GET): on SQLite they don't queue behind writers.
+        self.read_sessionmaker = make_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True})
+        )
 
     @property
     def dialect(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sellerdesk.api.deps import CanMergeCustomers, CanReadCustomers, CanUpdateCustomers, SessionDep
+from sellerdesk.core.ids import IdPath
 from sellerdesk.customers import actions, queries
 from sellerdesk.customers.models import Customer
 from sellerdesk.customers.schemas import CustomerMerge, CustomerRead, CustomerUpdate, IdentityRead
@@ -21,7 +22,7 @@ async def _read(db: SessionDep, customer: Customer) -> CustomerRead:
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
 async def get_customer(
-    customer_id: int, db: SessionDep, principal: CanReadCustomers
+    customer_id: IdPath, db: SessionDep, principal: CanReadCustomers
 ) -> CustomerRead:
     customer = await queries.get_customer(db, store_id=principal.store_id,
                                           customer_id=customer_id)
@@ -30,7 +31,7 @@ async def get_customer(
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)
 async def update_customer(
-    customer_id: int, body: CustomerUpdate, db: SessionDep, principal: CanUpdateCustomers
+    customer_id: IdPath, body: CustomerUpdate, db: SessionDep, principal: CanUpdateCustomers
 ) -> CustomerRead:
     customer = await queries.get_customer(db, store_id=principal.store_id,
                                           customer_id=customer_id)
@@ -41,7 +42,7 @@ async def update_customer(
 
 @router.post("/customers/{customer_id}/merge", response_model=CustomerRead)
 async def merge_customer(
-    customer_id: int, body: CustomerMerge, db: SessionDep, principal: CanMergeCustomers
+    customer_id: IdPath, body: CustomerMerge, db: SessionDep, principal: CanMergeCustomers
 ) -> CustomerRead:
     source = await queries.get_customer(db, store_id=principal.store_id,
                                         customer_id=customer_id)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sellerdesk.core.ids import Id
+
 
 class IdentityRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -47,4 +49,4 @@ class CustomerUpdate(BaseModel):
 class CustomerMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    into_customer_id: int
+    into_customer_id: Id

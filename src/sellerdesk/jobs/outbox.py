@@ -81,7 +81,16 @@ async def _schedule_retry(
     job.last_error = error[:2000]
     if job.attempts >= max_attempts:
         log.error("job %s %s dropped after %s attempts: %s", job.name, job_id, job.attempts, error)
-        await registry.call_give_up(db, job.name, dict(job.payload), error)
+        try:
+            await registry.call_give_up(db, job.name, dict(job.payload), error)
+        except Exception:
+            # A job that can't be given up on (unknown name, bad payload) must still go,
+            # or the sweep would dispatch it forever.
+            log.exception("give-up handler of job %s %s failed", job.name, job_id)
+            await rollback(db)
+            job = await db.get(Job, job_id)
+            if job is None:
+                return None
         await db.delete(job)
         await commit(db)
         return None

@@ -22,6 +22,7 @@ from sellerdesk.api.deps import (
 from sellerdesk.channels.base import InboundAttachment
 from sellerdesk.core import context
 from sellerdesk.core.errors import Invalid
+from sellerdesk.core.ids import MAX_ID, IdPath, IdQuery
 from sellerdesk.tickets import actions, queries
 from sellerdesk.tickets.models import Attachment, Message, Tag, Ticket, ticket_tags
 from sellerdesk.tickets.schemas import (
@@ -75,7 +76,7 @@ def _assignee(value: str | None) -> tuple[int | None, bool]:
         return None, False
     if value == "none":
         return None, True
-    if value.isdigit():
+    if value.isdigit() and 1 <= int(value) <= MAX_ID:
         return int(value), False
     raise Invalid("request.invalid", "assignee must be an agent id or 'none'", field="assignee")
 
@@ -86,12 +87,12 @@ async def list_tickets(
     principal: CanReadTickets,
     status_: Annotated[str | None, Query(alias="status", max_length=200)] = None,
     assignee: Annotated[str | None, Query(max_length=20)] = None,
-    team: int | None = None,
+    team: IdQuery = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     marketplace: Annotated[str | None, Query(max_length=32)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     priority: Priority | None = None,
-    customer: int | None = None,
+    customer: IdQuery = None,
     q: Annotated[str | None, Query(max_length=500)] = None,
     sort: Annotated[str, Query(pattern="^(updated|sla_due)$")] = queries.Sort.UPDATED,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -111,14 +112,14 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketRead)
-async def get_ticket(ticket_id: int, db: SessionDep, principal: CanReadTickets) -> TicketRead:
+async def get_ticket(ticket_id: IdPath, db: SessionDep, principal: CanReadTickets) -> TicketRead:
     ticket = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     return await _read_one(db, ticket)
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketRead)
 async def update_ticket(
-    ticket_id: int, body: TicketUpdate, db: SessionDep, principal: CanUpdateTickets
+    ticket_id: IdPath, body: TicketUpdate, db: SessionDep, principal: CanUpdateTickets
 ) -> TicketRead:
     ticket = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     ticket = await actions.update_ticket(db, ticket=ticket, actor=principal.actor,
@@ -128,7 +129,7 @@ async def update_ticket(
 
 @router.post("/tickets/{ticket_id}/merge", response_model=TicketRead)
 async def merge_ticket(
-    ticket_id: int, body: TicketMerge, db: SessionDep, principal: CanMergeTickets
+    ticket_id: IdPath, body: TicketMerge, db: SessionDep, principal: CanMergeTickets
 ) -> TicketRead:
     source = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     target = await queries.get_ticket(db, store_id=principal.store_id,
@@ -155,7 +156,7 @@ def _message_reads(
 
 @router.get("/tickets/{ticket_id}/messages", response_model=list[MessageRead])
 async def list_messages(
-    ticket_id: int, db: SessionDep, principal: CanReadTickets
+    ticket_id: IdPath, db: SessionDep, principal: CanReadTickets
 ) -> list[MessageRead]:
     ticket = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     messages = await queries.ticket_messages(db, ticket=ticket)
@@ -183,7 +184,7 @@ async def _one_message(db: SessionDep, message: Message) -> MessageRead:
 @router.post("/tickets/{ticket_id}/replies", response_model=MessageRead,
              status_code=status.HTTP_201_CREATED)
 async def create_reply(
-    ticket_id: int, body: ReplyCreate, db: SessionDep, principal: CanReply
+    ticket_id: IdPath, body: ReplyCreate, db: SessionDep, principal: CanReply
 ) -> MessageRead:
     ticket = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     message = await actions.reply(
@@ -197,7 +198,7 @@ async def create_reply(
 @router.post("/tickets/{ticket_id}/notes", response_model=MessageRead,
              status_code=status.HTTP_201_CREATED)
 async def create_note(
-    ticket_id: int, body: NoteCreate, db: SessionDep, principal: CanNote
+    ticket_id: IdPath, body: NoteCreate, db: SessionDep, principal: CanNote
 ) -> MessageRead:
     ticket = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     message = await actions.add_note(
@@ -209,8 +210,8 @@ async def create_note(
 
 @router.get("/tickets/{ticket_id}/audit", response_model=list[AuditEventRead])
 async def ticket_audit(
-    ticket_id: int, db: SessionDep, principal: CanReadAudit,
-    before_id: int | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ticket_id: IdPath, db: SessionDep, principal: CanReadAudit,
+    before_id: IdQuery = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[AuditEventRead]:
     ticket = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     events = await queries.audit_events(db, store_id=principal.store_id, ticket_id=ticket.id,
@@ -223,8 +224,8 @@ async def audit_log(
     db: SessionDep,
     principal: CanReadAudit,
     entity_type: Annotated[str | None, Query(max_length=32)] = None,
-    entity_id: int | None = None,
-    before_id: int | None = None,
+    entity_id: IdQuery = None,
+    before_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[AuditEventRead]:
     events = await queries.audit_events(db, store_id=principal.store_id,
@@ -246,7 +247,7 @@ async def list_tags(db: SessionDep, principal: CanReadTickets) -> list[TagRead]:
 
 @router.get("/attachments/{attachment_id}")
 async def download_attachment(
-    attachment_id: int, db: SessionDep, principal: CanReadTickets
+    attachment_id: IdPath, db: SessionDep, principal: CanReadTickets
 ) -> Response:
     att = await queries.get_attachment(db, store_id=principal.store_id,
                                        attachment_id=attachment_id)
@@ -275,7 +276,7 @@ async def search(
     db: SessionDep,
     principal: CanReadTickets,
     q: Annotated[str, Query(min_length=1, max_length=500)],
-    before_id: int | None = None,
+    before_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> SearchResults:
     hits = await queries.search_messages(db, store_id=principal.store_id, q=q, limit=limit,

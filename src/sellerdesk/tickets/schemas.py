@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sellerdesk.core.ids import Id
 from sellerdesk.tickets.states import DeliveryStatus, Direction, Priority, Status
 
 
@@ -49,8 +50,8 @@ class TicketUpdate(BaseModel):
     subject: str | None = Field(default=None, min_length=1, max_length=500)
     status: Status | None = None
     priority: Priority | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
     marketplace: str | None = Field(default=None, max_length=32)
     language: str | None = Field(default=None, min_length=2, max_length=8)
     tags: list[str] | None = Field(default=None, max_length=50)
@@ -97,7 +98,7 @@ class NoteCreate(BaseModel):
 class TicketMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    into_ticket_id: int
+    into_ticket_id: Id
 
 
 class AttachmentRead(BaseModel):
