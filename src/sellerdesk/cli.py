@@ -33,6 +33,9 @@ def _setup_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Migrations and the job queue narrate every step at INFO; people need their warnings only.
+    for noisy in ("alembic", "huey"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def _run_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

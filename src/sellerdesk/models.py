@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def load_models() -> None:
     import sellerdesk.accounts.models
+    import sellerdesk.channels.email.models
     import sellerdesk.channels.models
     import sellerdesk.customers.models
     import sellerdesk.jobs.models
