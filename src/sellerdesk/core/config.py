@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     job_backoff_seconds: float = Field(default=5.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The SMTP listener for mail forwarded to SellerDesk; off unless a port is set.
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_max_message_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
+    smtp_sender_rate: int = Field(default=30, ge=1, le=100_000)  # messages per sender a minute
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)  # talking to a store's SMTP server
     demo_on_first_run: bool = True
 
     @field_validator("database_url")
@@ -92,9 +98,23 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        # Written private (never readable by others, not even briefly), then linked into place
+        # whole and only once: a process starting at the same moment keeps the first key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_text().strip()
+
+
+# Settings also read from an unprefixed variable (see the aliases on Settings).
+_BARE_ENV = {"database_url": ("DATABASE_URL",), "redis_url": ("REDIS_URL",)}
 
 
 def _file_values(path: Path) -> dict[str, Any]:
@@ -120,7 +140,9 @@ def load_settings(**overrides: Any) -> Settings:
         env_names = {k.upper() for k in os.environ}
         file_only = {
             k: v for k, v in values.items()
-            if f"SELLERDESK_{k.upper()}" not in env_names or k in overrides
+            if k in overrides or not (
+                {f"SELLERDESK_{k.upper()}", *_BARE_ENV.get(k, ())} & env_names
+            )
         }
         return Settings(**file_only)
     except ValidationError as exc:

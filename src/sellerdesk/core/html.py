@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from html.parser import HTMLParser
 
@@ -68,7 +67,8 @@ def html_to_text(html: str) -> str:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    text = html_lib.unescape("".join(parser.parts))
+    # convert_charrefs has decoded entities already; decoding again would turn &amp;lt; into <.
+    text = "".join(parser.parts)
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
