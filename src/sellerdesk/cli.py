@@ -117,7 +117,7 @@ def _first_run(settings: Settings) -> None:
     async def has_store(db: AsyncSession) -> bool:
         return bool(await db.scalar(select(func.count()).select_from(Store)))
 
-    if _run_db(settings, has_store):
+    if _run_db(settings, has_store) or not settings.demo_on_first_run:
         click.echo(f"SellerDesk on {settings.public_url}  (API docs: "
                    f"{settings.public_url}/api/v1/docs)")
         return
@@ -161,6 +161,30 @@ async def _store_id(db: AsyncSession, slug: str) -> int:
     if store_id is None:
         raise click.ClickException(f"no store with slug {slug!r}")
     return int(store_id)
+
+
+@main.group()
+def store() -> None:
+    """Stores (each shop or brand is one; every row belongs to exactly one)."""
+
+
+@store.command("create")
+@click.option("--slug", required=True, help="Short unique name, e.g. 'acme'.")
+@click.option("--name", required=True, help="The shop's name as customers know it.")
+@click.option("--timezone", default="UTC", show_default=True, help="e.g. Europe/Warsaw.")
+@click.option("--language", default="en", show_default=True, help="Default language.")
+def store_create(slug: str, name: str, timezone: str, language: str) -> None:
+    """Create a store."""
+    from sellerdesk.accounts.actions import create_store
+
+    async def work(db: AsyncSession) -> int:
+        created = await create_store(db, slug=slug, name=name, timezone=timezone,
+                                     default_language=language)
+        return created.id
+
+    settings = _settings()
+    _migrate(settings)
+    click.echo(f"store {_run_db(settings, work)} created: {slug}")
 
 
 @main.group()

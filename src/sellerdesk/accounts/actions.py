@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +31,27 @@ def parse_role(value: str) -> Role:
                       field="role") from None
 
 
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def check_timezone(value: str, *, field: str = "timezone") -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(AccountError.INVALID_TIMEZONE,
+                      f"{value!r} is not an IANA time zone such as Europe/Warsaw",
+                      field=field) from None
+    return value
+
+
 async def create_store(
     db: AsyncSession, *, slug: str, name: str, timezone: str = "UTC",
     default_language: str = "en",
 ) -> Store:
+    if not SLUG.match(slug):
+        raise Invalid(AccountError.INVALID_SLUG,
+                      "slug must be 1-64 lowercase letters, digits or dashes", field="slug")
+    check_timezone(timezone)
     if await db.scalar(select(Store.id).where(Store.slug == slug)) is not None:
         raise Conflict(AccountError.STORE_EXISTS, f"a store {slug!r} exists", field="slug")
     store = Store(slug=slug, name=name, timezone=timezone, default_language=default_language)
