@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import enum
 import functools
-import gc
-import gzip
-import io
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable
-from importlib.resources import files
+from collections.abc import Iterable
 
 import Stemmer as snowball
-from pystempel import Stemmer as StempelStemmer
-from pystempel.streams import DataInputStream
+
+from sellerdesk.core.text import stempel
 
 # Longer runs are hashes, base64 or URLs run together: noise in the index, never typed as a query.
 MAX_TERM_CHARS = 64
 # Two-letter words are function words; both stemmers turn them into noise ("o" -> "ojciec").
 _MIN_STEMMED_CHARS = 3
 _STEM_CACHE_SIZE = 200_000
-# Trained on the PoliMorf dictionary; the smaller default table leaves "zwrot" and "zwrotu" apart.
-_POLISH_TABLE = ("pystempel.data.polimorf", "stemmer_polimorf.tbl.gz")
 _LATIN_MAX = "\u024f"  # end of Latin Extended-B: where both stemmers' alphabets end
 
 # Hangul, kana and Han blocks; these scripts are written without spaces, so they are bigrammed.
@@ -81,8 +75,8 @@ def query_groups(query: str) -> list[list[str]]:
 
 
 def warm_up() -> None:
-    """Load the stemming tables now, so that the first search does not wait seconds for them."""
-    _polish_stemmer()
+    """Load the stemming tables now, so that the first search does not wait for them."""
+    stempel.load()
     _english_stem("orders")
 
 
@@ -132,47 +126,12 @@ def _word_terms(word: str, stemming: _Stemming) -> tuple[str, ...]:
 
 def _polish_stem(word: str) -> str:
     """Stempel's stem of a word, or "" where it is surely not one."""
-    stem = _polish_stemmer()(word)
+    stem = stempel.stem(word)
     # Stempel guesses for any word, Polish or not. Its worst guesses are short or change the
     # first letter ("still" -> "sć", "darren" -> "ować"), and they collide across words.
     if not stem or len(stem) < _MIN_STEMMED_CHARS or stem[0] != word[0] or not stem.isalpha():
         return ""
     return stem
-
-
-_polish_lock = threading.Lock()
-_polish: Callable[[str], str | None] | None = None
-
-
-def _polish_stemmer() -> Callable[[str], str | None]:
-    """The Stempel stemmer, loaded once on first use (about two seconds, 190 MB)."""
-    global _polish
-    if _polish is None:
-        with _polish_lock:
-            if _polish is None:
-                _polish = _load_polish_stemmer()
-    return _polish
-
-
-def _load_polish_stemmer() -> Callable[[str], str | None]:
-    """Read the bundled PoliMorf stemming table."""
-    package, name = _POLISH_TABLE
-    table = gzip.decompress(files(package).joinpath(name).read_bytes())
-    # The table becomes 1.4 million objects. Collecting while they pile up costs a second, and
-    # left in the young generations they would make the next collections, mid-request, slow;
-    # so collect once after loading, which moves them all to the oldest generation.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        # Reading from memory without a size skips pystempel's progress bar on stderr.
-        stemmer: Callable[[str], str | None] = StempelStemmer.from_stream(
-            DataInputStream(io.BytesIO(table))
-        )
-    finally:
-        gc.collect()
-        if collecting:
-            gc.enable()
-    return stemmer
 
 
 _english = threading.local()
