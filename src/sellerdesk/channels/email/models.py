@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sellerdesk.core.db import BigId, Base, CreatedAt, IdPK
+from sellerdesk.core.db import Base, BigId, CreatedAt, IdPK
 
 
 class EmailAccount(Base):
