@@ -76,7 +76,7 @@ def _assignee(value: str | None) -> tuple[int | None, bool]:
         return None, False
     if value == "none":
         return None, True
-    if value.isdigit() and 1 <= int(value) <= MAX_ID:
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID:
         return int(value), False
     raise Invalid("request.invalid", "assignee must be an agent id or 'none'", field="assignee")
 
