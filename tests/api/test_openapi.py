@@ -127,3 +127,21 @@ async def test_request_bodies_forbid_unknown_fields(client: httpx.AsyncClient) -
 
 async def test_document_is_the_same_on_every_request(client: httpx.AsyncClient) -> None:
     assert await document(client) == await document(client)
+
+
+async def test_errors_are_documented_in_the_shape_the_api_returns(
+    client: httpx.AsyncClient,
+) -> None:
+    # given the published document
+    doc = await document(client)
+
+    # when the responses of a route that validates, finds and checks state are read
+    responses = doc["paths"]["/api/v1/tickets/{ticket_id}"]["patch"]["responses"]
+
+    # then every error status points at the one error shape, and FastAPI's default is gone
+    for status in ("401", "403", "404", "409", "422"):
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorResponse"}
+    error = doc["components"]["schemas"]["ErrorDetail"]
+    assert set(error["properties"]) == {"code", "message", "field"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]

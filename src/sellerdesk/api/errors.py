@@ -7,9 +7,34 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sellerdesk.core.errors import AppError
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error the API returns."""
+
+    error: ErrorDetail
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in (
+        (401, "Missing or unknown token"),
+        (403, "The token's role may not do this"),
+        (404, "No such object in this store"),
+        (409, "The object's state does not allow this"),
+        (422, "A field is missing or invalid; `field` names it"),
+    )
+}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

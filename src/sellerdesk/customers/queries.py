@@ -10,13 +10,15 @@ from sellerdesk.customers.errors import CustomerError
 from sellerdesk.customers.models import Customer, CustomerIdentity
 
 
-async def get_customer(db: AsyncSession, *, store_id: int, customer_id: int) -> Customer:
+async def get_customer(
+    db: AsyncSession, *, store_id: int, customer_id: int, field: str = "customer_id"
+) -> Customer:
     customer = (await db.execute(
         select(Customer).where(Customer.id == customer_id, Customer.store_id == store_id)
     )).scalar_one_or_none()
     if customer is None:
         raise NotFound(CustomerError.NOT_FOUND, f"customer {customer_id} not found",
-                       field="customer_id")
+                       field=field)
     return customer
 
 

@@ -47,7 +47,8 @@ async def merge_customer(
     source = await queries.get_customer(db, store_id=principal.store_id,
                                         customer_id=customer_id)
     target = await queries.get_customer(db, store_id=principal.store_id,
-                                        customer_id=body.into_customer_id)
+                                        customer_id=body.into_customer_id,
+                                        field="into_customer_id")
     target = await actions.merge_customers(db, source=source, target=target,
                                            actor=principal.actor)
     return await _read(db, target)

@@ -12,4 +12,3 @@ class TicketError(StrEnum):
     INVALID_TAG = "ticket.invalid_tag"
     EMPTY_MESSAGE = "ticket.empty_message"
     ATTACHMENT_NOT_FOUND = "attachment.not_found"
-    INVALID_CURSOR = "ticket.invalid_cursor"

@@ -23,16 +23,19 @@ from sellerdesk.tickets.models import (
     ticket_tags,
 )
 from sellerdesk.tickets.states import Status
+from sellerdesk.tickets.tags import normalize_tag
 
 SEARCH_CANDIDATES = 1000
 
 
-async def get_ticket(db: AsyncSession, *, store_id: int, ticket_id: int) -> Ticket:
+async def get_ticket(
+    db: AsyncSession, *, store_id: int, ticket_id: int, field: str = "ticket_id"
+) -> Ticket:
     ticket = (await db.execute(
         select(Ticket).where(Ticket.id == ticket_id, Ticket.store_id == store_id)
     )).scalar_one_or_none()
     if ticket is None:
-        raise NotFound(TicketError.NOT_FOUND, f"ticket {ticket_id} not found", field="ticket_id")
+        raise NotFound(TicketError.NOT_FOUND, f"ticket {ticket_id} not found", field=field)
     return ticket
 
 
@@ -137,7 +140,7 @@ async def _apply_filters(
     if f.tag is not None:
         stmt = stmt.where(Ticket.id.in_(
             select(ticket_tags.c.ticket_id).join(Tag, Tag.id == ticket_tags.c.tag_id)
-            .where(Tag.store_id == store_id, Tag.name == f.tag.casefold())
+            .where(Tag.store_id == store_id, Tag.name == normalize_tag(f.tag, field="tag"))
         ))
     if f.q:
         query = search.parse_query(store_id, f.q)

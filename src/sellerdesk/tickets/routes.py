@@ -133,7 +133,7 @@ async def merge_ticket(
 ) -> TicketRead:
     source = await queries.get_ticket(db, store_id=principal.store_id, ticket_id=ticket_id)
     target = await queries.get_ticket(db, store_id=principal.store_id,
-                                      ticket_id=body.into_ticket_id)
+                                      ticket_id=body.into_ticket_id, field="into_ticket_id")
     target = await actions.merge_tickets(db, source=source, target=target,
                                          actor=principal.actor)
     return await _read_one(db, target)
