@@ -1,4 +1,5 @@
-"""The `sellerdesk` command: serve, worker, scheduler, migrate, demo, token, agent, channel."""
+"""The `sellerdesk` command: serve, worker, scheduler, migrate, demo, token, agent, channel,
+import, email."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -269,3 +272,178 @@ def channel_create(slug: str, type_: str, name: str, marketplace: str | None,
     click.echo(f"inbound token:  {plain}")
     if secret:
         click.echo(f"webhook secret: {secret}")
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["mbox", "maildir", "eml"]))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--store", "slug", required=True, help="Store slug.")
+@click.option("--channel", "channel_id", type=int, default=None,
+              help="Email channel to import into (default: the store's only one, else a new "
+                   "'Imported email' channel).")
+@click.option("--no-resume", is_flag=True,
+              help="Read everything again instead of continuing (duplicates still change "
+                   "nothing).")
+def import_mail(kind: str, path: Path, slug: str, channel_id: int | None,
+                no_resume: bool) -> None:
+    """Import mail history (an mbox file, a maildir, or .eml files) as tickets.
+
+    Rerunning the same import continues where the last one stopped; a message that cannot be
+    parsed is quarantined with its reason and the import goes on.
+    """
+    from sellerdesk.channels.email.importer import ImportKind, ImportReport
+    from sellerdesk.channels.email.importer import import_mail as run_import
+
+    settings = _settings()
+    _setup_logging(settings)
+    logging.getLogger("sellerdesk.channels.email.importer").setLevel(logging.ERROR)
+    _migrate(settings)
+
+    def progress(report: ImportReport) -> None:
+        rate = report.read / report.seconds if report.seconds else 0.0
+        click.echo(f"  {report.read} messages: {report.summary()} ({rate:.0f}/s)", err=True)
+
+    async def work(db: AsyncSession) -> ImportReport:
+        store_id = await _store_id(db, slug)
+        return await run_import(db, store_id=store_id, kind=ImportKind(kind), path=path,
+                                channel_id=channel_id, resume=not no_resume,
+                                on_progress=progress)
+
+    try:
+        report = _run_db(settings, work)
+    except KeyboardInterrupt:
+        raise click.ClickException(
+            "interrupted: run the same command again to continue where it stopped") from None
+    for where, why in report.unreadable:
+        click.echo(f"not imported: {where}: {why}", err=True)
+    click.echo(f"imported into channel {report.channel_id} in {report.seconds:.1f} s: "
+               f"{report.summary()}")
+    if report.quarantined:
+        click.echo("quarantined messages are kept with their reason: GET /api/v1/quarantine")
+
+
+@main.group()
+def email() -> None:
+    """Email accounts: the mailboxes SellerDesk reads (IMAP) and sends through (SMTP)."""
+
+
+_SECURITY = click.Choice(["ssl", "starttls", "none"])
+
+
+@email.command("add-account")
+@click.option("--store", "slug", required=True, help="Store slug.")
+@click.option("--address", required=True, help="The support address, e.g. support@shop.example.")
+@click.option("--name", "display_name", default=None, help="Sender name on replies.")
+@click.option("--channel", "channel_id", type=int, default=None,
+              help="An existing email channel (default: a new one).")
+@click.option("--imap-host", default=None)
+@click.option("--imap-port", type=int, default=None, help="Default 993 (ssl) or 143.")
+@click.option("--imap-security", type=_SECURITY, default="ssl", show_default=True)
+@click.option("--imap-username", default=None, help="Default: the address.")
+@click.option("--imap-folder", default="INBOX", show_default=True)
+@click.option("--processed-folder", default=None,
+              help="Move processed mail here (default: mark it read and keep it).")
+@click.option("--auth", "auth_method", type=click.Choice(["password", "oauth2"]),
+              default="password", show_default=True)
+@click.option("--password", envvar="SELLERDESK_IMAP_PASSWORD", default=None,
+              help="IMAP password (or SELLERDESK_IMAP_PASSWORD; asked when omitted).")
+@click.option("--oauth-provider", default=None, help="google, microsoft, or a name of yours.")
+@click.option("--oauth-client-id", default=None)
+@click.option("--oauth-client-secret", envvar="SELLERDESK_OAUTH_CLIENT_SECRET", default=None)
+@click.option("--oauth-authorize-url", default=None, help="Default: the provider's.")
+@click.option("--oauth-token-url", default=None, help="Default: the provider's.")
+@click.option("--oauth-scopes", default=None, help="Default: the provider's IMAP scopes.")
+@click.option("--smtp-host", default=None)
+@click.option("--smtp-port", type=int, default=None)
+@click.option("--smtp-security", type=_SECURITY, default="starttls", show_default=True)
+@click.option("--smtp-username", default=None)
+@click.option("--smtp-password", envvar="SELLERDESK_SMTP_PASSWORD", default=None)
+def email_add_account(slug: str, address: str, channel_id: int | None,
+                      **options: Any) -> None:
+    """Add a mailbox to a store (secrets are stored encrypted)."""
+    from sellerdesk.channels.email.actions import create_account
+
+    if (options["imap_host"] and options["auth_method"] == "password"
+            and options["password"] is None and sys.stdin.isatty()):
+        options["password"] = getpass.getpass("IMAP password: ")
+    settings = {k: v for k, v in options.items() if v is not None}
+
+    async def work(db: AsyncSession) -> tuple[int, int]:
+        store_id = await _store_id(db, slug)
+        account = await create_account(db, store_id=store_id, address=address,
+                                       channel_id=channel_id, **settings)
+        return account.id, account.channel_id
+
+    account_id, channel = _run_db(_settings(), work)
+    click.echo(f"email account {account_id} created (channel {channel})")
+    if options["auth_method"] == "oauth2":
+        click.echo(f"connect it: sellerdesk email oauth-url --store {slug} --account "
+                   f"{account_id}, then open the URL as the mailbox owner")
+
+
+@email.command("oauth-url")
+@click.option("--store", "slug", required=True, help="Store slug.")
+@click.option("--account", "account_id", type=int, required=True)
+def email_oauth_url(slug: str, account_id: int) -> None:
+    """Print the sign-in URL that connects an OAuth2 mailbox (valid for 15 minutes)."""
+    from sellerdesk.channels.email import oauth
+    from sellerdesk.channels.email.queries import get_account
+
+    async def work(db: AsyncSession) -> str:
+        account = await get_account(db, store_id=await _store_id(db, slug),
+                                    account_id=account_id)
+        return oauth.authorize_url(account)
+
+    click.echo(_run_db(_settings(), work))
+
+
+@email.command("poll")
+@click.option("--once", is_flag=True, help="Read every mailbox once and exit.")
+@click.option("--store", "slug", default=None, help="Only this store's mailboxes.")
+@click.option("--account", "account_id", type=int, default=None, help="Only this mailbox.")
+def email_poll(once: bool, slug: str | None, account_id: int | None) -> None:
+    """Read IMAP mailboxes: once, or continuously (IDLE where offered) until stopped."""
+    from sellerdesk.channels.email import imap
+    from sellerdesk.channels.email.models import EmailAccount
+    from sellerdesk.channels.email.tasks import pollable_accounts
+
+    settings = _settings()
+    _setup_logging(settings)
+
+    async def accounts(db: AsyncSession) -> list[int]:
+        store_id = await _store_id(db, slug) if slug else None
+        found = await pollable_accounts(db, store_id=store_id, account_id=account_id)
+        return [a.id for a in found]
+
+    async def poll_all(db: AsyncSession) -> int:
+        failed = 0
+        for found_id in await accounts(db):
+            account = await db.get(EmailAccount, found_id, populate_existing=True)
+            if account is None:
+                continue
+            address = account.address
+            try:
+                result = await imap.poll_account(db, account)
+            except imap.MailboxError as exc:
+                failed += 1
+                click.echo(f"{address}: FAILED: {exc.message}", err=True)
+                continue
+            done = ", ".join(f"{n} {k}" for k, n in sorted(result.outcomes.items()))
+            state = result.skipped or (f"{result.fetched} fetched ({done})" if done
+                                       else "nothing new")
+            click.echo(f"{address}: {state}")
+        return failed
+
+    async def watch_all(db: AsyncSession) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        ids = await accounts(db)
+        await db.close()
+        click.echo(f"watching {len(ids)} mailboxes (Ctrl-C stops)")
+        await asyncio.gather(*(imap.watch_account(i, stop=stop) for i in ids))
+        return 0
+
+    if _run_db(settings, poll_all if once else watch_all):
+        sys.exit(1)

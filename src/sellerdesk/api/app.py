@@ -12,6 +12,7 @@ from sellerdesk import __version__
 from sellerdesk.api import errors
 from sellerdesk.api.deps import SessionDep
 from sellerdesk.channels.api.adapter import ApiInbound
+from sellerdesk.channels.email.routes import router as email_router
 from sellerdesk.channels.routes import router as channels_router
 from sellerdesk.core import context
 from sellerdesk.customers.routes import router as customers_router
@@ -37,10 +38,11 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=errors.RESPONSES)
     api.include_router(tickets_router)
     api.include_router(customers_router)
     api.include_router(channels_router)
+    api.include_router(email_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["meta"])

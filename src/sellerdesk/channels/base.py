@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from sellerdesk.channels.models import Channel, RawPayload
 
 
@@ -63,6 +65,12 @@ class InboundMessage:
     raw_payload_id: int | None = None
     # When it reached us; only importers of history set it, everyone else gets now().
     received_at: datetime | None = None
+    # Why the message was sent by a machine (auto-reply, bulk, list...): never answer it
+    # automatically. None for a person's message.
+    auto_submitted: str | None = None
+    # The original author when the sender passed on someone else's message (an agent
+    # forwarding a customer's mail); honoured only when the sender is an agent of the store.
+    on_behalf_of: SenderIdentity | None = None
 
 
 class ParseError(Exception):
@@ -73,6 +81,23 @@ class ParseError(Exception):
         self.code = code
         self.reason = reason
         self.field = field
+
+
+class Bounce(Exception):
+    """A payload that reports on a message we sent (a mail DSN, a marketplace delivery
+    failure), not a message from a customer: the inbound path records it on that message."""
+
+    def __init__(self, *, original_ids: tuple[str, ...], action: str, reason: str,
+                 recipient: str | None = None) -> None:
+        super().__init__(reason)
+        self.original_ids = original_ids  # external ids of the messages it reports on
+        self.action = action  # failed | delayed | delivered | relayed | expanded
+        self.reason = reason
+        self.recipient = recipient
+
+    @property
+    def is_failure(self) -> bool:
+        return self.action == "failed"
 
 
 class DeliveryError(Exception):
@@ -114,6 +139,7 @@ class ChannelAdapter(Protocol):
         """Turn a stored raw payload into an InboundMessage or raise ParseError."""
         ...
 
-    async def send(self, delivery: OutboundDelivery) -> DeliveryResult:
-        """Deliver one outbound message, or raise DeliveryError."""
+    async def send(self, db: AsyncSession, delivery: OutboundDelivery) -> DeliveryResult:
+        """Deliver one outbound message, or raise DeliveryError. `db` is the delivering job's
+        session, for adapters that need their account (e.g. SMTP settings) or commit a token."""
         ...

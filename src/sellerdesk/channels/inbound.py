@@ -19,9 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sellerdesk.accounts.models import Agent
 from sellerdesk.channels import registry
-from sellerdesk.channels.base import InboundMessage, ParseError
+from sellerdesk.channels.base import (
+    Bounce,
+    IdentityKind,
+    InboundMessage,
+    ParseError,
+    SenderIdentity,
+)
 from sellerdesk.channels.models import Channel, RawPayload
+from sellerdesk.channels.outbound import record_bounce
 from sellerdesk.core import context
 from sellerdesk.core.actor import Actor
 from sellerdesk.core.blobs import sniff_content_type
@@ -44,6 +52,7 @@ class Outcome(StrEnum):
     APPENDED = "appended"  # a message on an existing ticket
     DUPLICATE = "duplicate"  # seen before; nothing changed
     QUARANTINED = "quarantined"
+    BOUNCE = "bounce"  # a delivery report on a message we sent; no ticket
 
 
 class RawStatus(StrEnum):
@@ -103,11 +112,32 @@ async def process_raw(db: AsyncSession, *, raw: RawPayload, channel: Channel) ->
         message = registry.adapter_for(channel.type).parse(raw, channel)
     except ParseError as exc:
         return await _quarantine(db, raw, exc.code, exc.reason, exc.field)
+    except Bounce as report:
+        return await _bounce(db, raw, channel, report)
     except Exception as exc:
         # Whatever an adapter trips over, the payload is kept and the worker lives on.
         log.exception("adapter %s failed on raw payload %s", channel.type, raw.id)
         return await _quarantine(db, raw, "inbound.parser_crashed", repr(exc)[:2000], None)
     return await ingest(db, message, raw=raw)
+
+
+async def _bounce(
+    db: AsyncSession, raw: RawPayload, channel: Channel, report: Bounce
+) -> IngestResult:
+    """A report that mail we sent bounced: the sent message is marked, no ticket is opened."""
+    sent = await record_bounce(db, store_id=channel.store_id, channel_id=channel.id,
+                               report=report)
+    if sent is None:
+        ids = ", ".join(report.original_ids) or "none"
+        return await _quarantine(db, raw, "inbound.unmatched_bounce",
+                                 f"a delivery report on mail SellerDesk did not send "
+                                 f"(original Message-ID: {ids}): {report.reason}", None)
+    raw.status = RawStatus.PROCESSED
+    raw.message_id = sent.id
+    raw.error_code = raw.error_reason = None
+    raw.processed_at = now()
+    await commit(db)
+    return IngestResult(Outcome.BOUNCE, raw.id, sent.ticket_id, sent.id)
 
 
 async def _quarantine(
@@ -127,6 +157,8 @@ async def ingest(
 ) -> IngestResult:
     """Thread and store one parsed message in one transaction."""
     raw_id = raw.id if raw is not None else None
+    # process_raw counted this attempt; a rollback below would forget it.
+    attempts = raw.attempts if raw is not None else 0
     existing = await _existing(db, message)
     if existing is not None:
         return await _mark_duplicate(db, raw, existing)
@@ -140,6 +172,8 @@ async def ingest(
         if existing is None:
             raise
         raw = await db.get(RawPayload, raw_id) if raw_id is not None else None
+        if raw is not None:
+            raw.attempts = attempts
         return await _mark_duplicate(db, raw, existing)
     except AppError as exc:
         await rollback(db)
@@ -148,6 +182,7 @@ async def ingest(
         raw = await db.get(RawPayload, raw_id)
         if raw is None:
             raise
+        raw.attempts = attempts
         return await _quarantine(db, raw, exc.code, exc.message, exc.field)
     return result
 
@@ -178,7 +213,8 @@ async def _write(
     db: AsyncSession, message: InboundMessage, raw: RawPayload | None
 ) -> IngestResult:
     actor = Actor("channel", message.channel_id)
-    customer = await resolve_identity(db, store_id=message.store_id, sender=message.sender)
+    author = await _author(db, message)
+    customer = await resolve_identity(db, store_id=message.store_id, sender=author)
     ticket = await _find_ticket(db, message)
     stamp = message.received_at or now()
     created = ticket is None
@@ -213,7 +249,7 @@ async def _write(
         channel_id=message.channel_id,
         direction=Direction.INBOUND,
         author_customer_id=customer.id,
-        author_name=message.sender.name or customer.name,
+        author_name=author.name or customer.name,
         text=body,
         html=html,
         external_id=message.external_id,
@@ -259,6 +295,17 @@ async def _write(
         Outcome.CREATED if created else Outcome.APPENDED,
         raw.id if raw is not None else None, ticket.id, row.id,
     )
+
+
+async def _author(db: AsyncSession, message: InboundMessage) -> SenderIdentity:
+    """Who wrote it: the sender, or the original author of mail an agent of the store passed on."""
+    original = message.on_behalf_of
+    if original is None or message.sender.kind is not IdentityKind.EMAIL:
+        return message.sender
+    agent = await db.scalar(select(Agent.id).where(
+        Agent.store_id == message.store_id, Agent.email == message.sender.value,
+        Agent.is_active.is_(True)))
+    return original if agent is not None else message.sender
 
 
 def _store_attachments(db: AsyncSession, message: InboundMessage, row: Message) -> None:

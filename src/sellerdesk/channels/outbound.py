@@ -1,4 +1,5 @@
-"""Sending queued outbound messages through their channel's adapter, exactly once."""
+"""Sending queued outbound messages through their channel's adapter, exactly once, and
+recording what channels report back about them (bounces)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sellerdesk.channels import registry
 from sellerdesk.channels.base import (
+    Bounce,
     DeliveryError,
     IdentityKind,
     InboundAttachment,
@@ -17,14 +19,16 @@ from sellerdesk.channels.base import (
 )
 from sellerdesk.channels.models import Channel
 from sellerdesk.core import context
+from sellerdesk.core.actor import Actor
 from sellerdesk.core.clock import now
 from sellerdesk.core.db import commit
 from sellerdesk.core.errors import AppError
 from sellerdesk.customers.models import CustomerIdentity
 from sellerdesk.jobs.registry import RetryLater
+from sellerdesk.tickets import audit
 from sellerdesk.tickets.events import publish_after_commit
 from sellerdesk.tickets.models import Attachment, Message, Ticket
-from sellerdesk.tickets.states import DeliveryStatus
+from sellerdesk.tickets.states import DeliveryStatus, Direction
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ async def deliver(db: AsyncSession, *, message_id: int) -> None:
     )
     try:
         adapter = registry.adapter_for(channel.type)
-        result = await adapter.send(delivery)
+        result = await adapter.send(db, delivery)
     except AppError as exc:
         await _fail(db, message, exc.message)
         return
@@ -123,3 +127,42 @@ async def give_up(db: AsyncSession, error: str, *, message_id: int) -> None:
     message = await db.get(Message, message_id)
     if message is not None and message.delivery_status == DeliveryStatus.QUEUED:
         await _fail(db, message, message.delivery_error or error)
+
+
+async def record_bounce(
+    db: AsyncSession, *, store_id: int, channel_id: int, report: Bounce
+) -> Message | None:
+    """Mark the outbound message a failure report is about as failed (no commit).
+
+    Returns the message the report is about, or None when SellerDesk did not send it.
+    A report that is not a failure ("delayed") and a repeated report change nothing.
+    """
+    if not report.original_ids:
+        return None
+    message = (await db.execute(
+        select(Message)
+        .where(Message.store_id == store_id, Message.direction == Direction.OUTBOUND,
+               Message.external_id.in_(list(report.original_ids)))
+        .order_by(Message.id.desc()).limit(1)
+    )).scalar_one_or_none()
+    if message is None or not report.is_failure:
+        return message
+    if message.delivery_status == DeliveryStatus.FAILED:
+        return message
+    before = message.delivery_status
+    message.delivery_status = DeliveryStatus.FAILED
+    message.delivery_error = report.reason[:2000]
+    audit.record(
+        db, store_id=store_id, actor=Actor("channel", channel_id), entity_type="message",
+        entity_id=message.id, ticket_id=message.ticket_id, action="message.bounced",
+        before={"delivery_status": before},
+        after={"delivery_status": DeliveryStatus.FAILED.value,
+               "delivery_error": message.delivery_error, "recipient": report.recipient},
+    )
+    publish_after_commit(db, store_id, {
+        "type": "message.delivery", "ticket_id": message.ticket_id, "message_id": message.id,
+        "status": DeliveryStatus.FAILED.value, "error": message.delivery_error,
+        "bounced": True,
+    })
+    log.info("message %s bounced: %s", message.id, message.delivery_error)
+    return message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sellerdesk.channels.api.adapter import ApiChannelAdapter
 from sellerdesk.channels.base import ChannelAdapter
+from sellerdesk.channels.email.adapter import EmailAdapter
 from sellerdesk.core.errors import Invalid
 
 # Every kind of channel a store can own. A kind without an adapter yet can hold conversations
@@ -12,6 +13,7 @@ CHANNEL_TYPES = ("api", "email", "chat", "webform", "marketplace", "social")
 
 _ADAPTERS: dict[str, ChannelAdapter] = {
     ApiChannelAdapter.type: ApiChannelAdapter(),
+    EmailAdapter.type: EmailAdapter(),
 }
 
 

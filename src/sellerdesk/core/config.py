@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     smtp_max_message_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
     smtp_sender_rate: int = Field(default=30, ge=1, le=100_000)  # messages per sender a minute
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)  # talking to a store's SMTP server
+    # `serve` keeps an IMAP IDLE connection per mailbox (new mail in seconds); false: the
+    # scheduler's sweep polls every mailbox every 30 seconds instead.
+    imap_idle: bool = True
     demo_on_first_run: bool = True
 
     @field_validator("database_url")

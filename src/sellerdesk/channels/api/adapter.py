@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sellerdesk.channels.base import (
     DeliveryError,
@@ -127,7 +128,7 @@ class ApiChannelAdapter:
             raw_payload_id=raw.id,
         )
 
-    async def send(self, delivery: OutboundDelivery) -> DeliveryResult:
+    async def send(self, db: AsyncSession, delivery: OutboundDelivery) -> DeliveryResult:
         url = delivery.channel.config.get("webhook_url")
         secret = delivery.channel.config.get("webhook_secret")
         if not url or not secret:
