@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sellerdesk.core.html import html_to_text, sanitize
+from sellerdesk.core.html import html_to_text, resolve_cid_links, sanitize
 
 
 @pytest.mark.parametrize(
@@ -69,3 +69,36 @@ def test_html_to_text_of_plain_text_is_the_text() -> None:
 
 def test_html_to_text_survives_broken_markup() -> None:
     assert html_to_text("<p>unclosed <b>bold <i>and <script>x") == "unclosed bold and"
+
+
+URLS = {"logo@shop.example": "/api/v1/attachments/7", "<a&b@x>": "/api/v1/attachments/8"}
+
+
+@pytest.mark.parametrize(
+    ("html", "resolved"),
+    [
+        ('<img src="cid:logo@shop.example" alt="logo">',
+         '<img src="/api/v1/attachments/7" alt="logo">'),
+        # the scheme and the id in any case, percent-encoded (RFC 2392), or in angle brackets
+        ('<img src="CID:Logo%40Shop.Example">', '<img src="/api/v1/attachments/7">'),
+        ('<img src="cid:%3Clogo@shop.example%3E">', '<img src="/api/v1/attachments/7">'),
+        # an id with an entity in the sanitized attribute
+        ('<img src="cid:a&amp;b@x">', '<img src="/api/v1/attachments/8">'),
+        ('<a href="cid:logo@shop.example" rel="noopener">logo</a>',
+         '<a href="/api/v1/attachments/7" rel="noopener">logo</a>'),
+        # unknown ids and cid: in text or in other attributes stay as they are
+        ('<img src="cid:missing@x">', '<img src="cid:missing@x">'),
+        ('<p>see cid:logo@shop.example</p><img alt="cid:logo@shop.example">',
+         '<p>see cid:logo@shop.example</p><img alt="cid:logo@shop.example">'),
+    ],
+)
+def test_resolve_cid_links(html: str, resolved: str) -> None:
+    assert resolve_cid_links(html, URLS) == resolved
+
+
+def test_resolve_cid_links_escapes_the_url_and_ignores_an_empty_map() -> None:
+    html = '<img src="cid:x@y">'
+
+    assert resolve_cid_links(html, {"x@y": '/a?b=1&c="2"'}) == (
+        '<img src="/a?b=1&amp;c=&quot;2&quot;">')
+    assert resolve_cid_links(html, {}) == html

@@ -48,7 +48,8 @@ async def test_ticket_audit_lists_its_events_newest_first(
     ticket = await db.get(Ticket, ticket_id)
     assert ticket is not None
     assert events[4]["after"] == {"subject": "Pytanie o zamówienie", "channel_type": "api",
-                                  "marketplace": None, "customer_id": ticket.customer_id}
+                                  "marketplace": None, "customer_id": ticket.customer_id,
+                                  "priority": "normal"}
 
 
 async def test_ticket_audit_pages_with_before_id_and_limit(

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sellerdesk.accounts import actions as accounts
 from sellerdesk.accounts.models import Store
 from sellerdesk.accounts.permissions import Role
+from sellerdesk.channels.email import actions as email_accounts
+from sellerdesk.channels.inbound import receive
 from sellerdesk.channels.models import Channel
 from sellerdesk.core.db import commit
 from sellerdesk.jobs.models import Job
@@ -85,7 +87,8 @@ async def test_reply_is_queued_for_delivery_and_opens_the_ticket(
     assert body == {
         "id": message.id, "ticket_id": ticket.id, "direction": "outbound",
         "author_agent_id": agent_id, "author_customer_id": None, "author_name": None,
-        "text": "Paczka wyjdzie jutro.", "html": None, "external_id": None,
+        "text": "Paczka wyjdzie jutro.", "display_text": None, "html": None,
+        "external_id": None,
         "delivery_status": "queued", "delivery_error": None, "sent_at": None,
         "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
         "attachments": [],
@@ -291,7 +294,7 @@ async def test_messages_list_in_order_with_attachments(
     photo, text = messages[0]["attachments"]
     assert {k: v for k, v in photo.items() if k not in ("id", "url")} == {
         "filename": "zdjęcie paczki.png", "content_type": "image/png", "size": len(PNG),
-        "sha256": hashlib.sha256(PNG).hexdigest()}
+        "sha256": hashlib.sha256(PNG).hexdigest(), "content_id": None, "inline": False}
     assert photo["url"] == f"/api/v1/attachments/{photo['id']}"
     assert (text["filename"], text["content_type"], text["size"]) == (
         "faktura.txt", "text/plain", len(invoice))
@@ -380,3 +383,73 @@ async def test_reply_with_bad_base64_is_422_and_stores_nothing(
     assert await snapshot(db) == before
     count = await db.scalar(select(func.count()).select_from(Message))
     assert count == 1
+
+
+def inline_image_reply() -> bytes:
+    """A reply whose HTML shows a photo by cid:, with quoted history below the new text."""
+    png = b64(PNG)
+    return (
+        "Message-ID: <photo-reply@example.pl>\r\nFrom: Ewa Nowak <ewa@example.pl>\r\n"
+        "To: support@acme.example\r\nSubject: Odp: Zwrot\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/related; boundary="rel"\r\n\r\n'
+        "--rel\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+        "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Zdjęcie w załączniku.\r\n\r\n"
+        "W dniu 24.11.2026 o 08:00 Acme <support@acme.example> napisał(a):\r\n"
+        "> Prosimy o zdjęcie.\r\n"
+        "--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        '<p>Zdjęcie w załączniku.</p><img src="cid:zdjecie@example.pl">\r\n'
+        "--alt--\r\n"
+        "--rel\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+        "Content-ID: <zdjecie@example.pl>\r\n"
+        'Content-Disposition: inline; filename="zdjecie.png"\r\n\r\n'
+        f"{png}\r\n--rel--\r\n"
+    ).encode()
+
+
+async def test_messages_show_inline_images_by_url_and_the_stripped_reply(
+    client: httpx.AsyncClient, db: AsyncSession, store: Store, admin: dict[str, str]
+) -> None:
+    # given an email whose HTML shows an inline image and whose text quotes our reply
+    account = await email_accounts.create_account(db, store_id=store.id,
+                                                  address="support@acme.example")
+    channel = await db.get(Channel, account.channel_id)
+    assert channel is not None
+    result = await receive(db, channel=channel, body=inline_image_reply(),
+                           content_type="message/rfc822")
+
+    # when
+    response = await client.get(f"{API}/tickets/{result.ticket_id}/messages", headers=admin)
+
+    # then the image is linked to its download URL, and the reply's new part is shown
+    assert response.status_code == 200
+    (message,) = response.json()
+    (photo,) = message["attachments"]
+    assert {k: v for k, v in photo.items() if k != "id"} == {
+        "filename": "zdjecie.png", "content_type": "image/png", "size": len(PNG),
+        "sha256": hashlib.sha256(PNG).hexdigest(), "url": f"/api/v1/attachments/{photo['id']}",
+        "content_id": "zdjecie@example.pl", "inline": True}
+    assert message["html"] == (
+        f'<p>Zdjęcie w załączniku.</p><img src="/api/v1/attachments/{photo["id"]}">')
+    assert message["display_text"] == "Zdjęcie w załączniku."
+    assert message["text"] == (
+        "Zdjęcie w załączniku.\n\n"
+        "W dniu 24.11.2026 o 08:00 Acme <support@acme.example> napisał(a):\n"
+        "> Prosimy o zdjęcie.")
+    # and what is stored stays as received
+    stored = await db.get(Message, result.message_id)
+    assert stored is not None
+    assert stored.html == '<p>Zdjęcie w załączniku.</p><img src="cid:zdjecie@example.pl">'
+
+
+async def test_a_message_with_nothing_stripped_has_null_display_text(
+    client: httpx.AsyncClient, admin: dict[str, str], api_channel: tuple[Channel, str]
+) -> None:
+    result = await inbound(client, api_channel[1])
+
+    response = await client.get(f"{API}/tickets/{result['ticket_id']}/messages",
+                                headers=admin)
+
+    (message,) = response.json()
+    assert message["display_text"] is None
+    assert message["attachments"] == []

@@ -33,6 +33,8 @@ class InboundAttachment:
     filename: str
     content_type: str | None
     data: bytes
+    content_id: str | None = None  # without angle brackets; what the HTML's cid: links name
+    inline: bool = False  # shown inside the HTML body rather than listed as a file
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,13 @@ class InboundMessage:
     # The original author when the sender passed on someone else's message (an agent
     # forwarding a customer's mail); honoured only when the sender is an agent of the store.
     on_behalf_of: SenderIdentity | None = None
+    # The sender's priority (low | normal | high | urgent), e.g. from mail headers. It sets a
+    # new ticket's priority only: on an existing ticket, priority is the agents' and rules'
+    # decision, which a customer's later message neither raises nor lowers.
+    priority: str | None = None
+    # The new part of the message for display (quoted history and signature removed); None
+    # when it is the whole text. `text` always keeps the full original.
+    display_text: str | None = None
 
 
 class ParseError(Exception):

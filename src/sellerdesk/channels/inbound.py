@@ -3,7 +3,8 @@
 1. The raw payload is stored and committed first.
 2. The channel's adapter parses it; what can't be parsed goes to quarantine with its reason.
 3. (channel, external id) is unique, so a replay is a no-op that returns the first result.
-4. The sender's identity finds or creates the customer; thread hints find the ticket.
+4. The sender's identity finds or creates the customer; thread hints find the ticket. A new
+   ticket takes the sender's priority; a later message never changes an existing ticket's.
 5. One transaction writes message, attachments, index, ticket changes, audit and job records;
    jobs are dispatched and live events published only after it commits.
 """
@@ -42,7 +43,7 @@ from sellerdesk.jobs import outbox
 from sellerdesk.tickets import audit, search
 from sellerdesk.tickets.events import publish_after_commit
 from sellerdesk.tickets.models import Attachment, Message, Ticket
-from sellerdesk.tickets.states import DeliveryStatus, Direction, Status
+from sellerdesk.tickets.states import DeliveryStatus, Direction, Priority, Status
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,9 @@ async def _quarantine(
                         error_field=field)
 
 
+WRITE_ATTEMPTS = 3
+
+
 async def ingest(
     db: AsyncSession, message: InboundMessage, *, raw: RawPayload | None = None
 ) -> IngestResult:
@@ -159,32 +163,39 @@ async def ingest(
     raw_id = raw.id if raw is not None else None
     # process_raw counted this attempt; a rollback below would forget it.
     attempts = raw.attempts if raw is not None else 0
-    existing = await _existing(db, message)
-    if existing is not None:
-        return await _mark_duplicate(db, raw, existing)
-    try:
-        result = await _write(db, message, raw)
-        await commit(db)
-    except IntegrityError:
-        # Another worker stored the same (channel, external id) between our check and commit.
-        await rollback(db)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
         existing = await _existing(db, message)
-        if existing is None:
-            raise
-        raw = await db.get(RawPayload, raw_id) if raw_id is not None else None
-        if raw is not None:
-            raw.attempts = attempts
-        return await _mark_duplicate(db, raw, existing)
-    except AppError as exc:
-        await rollback(db)
-        if raw_id is None:
-            raise
-        raw = await db.get(RawPayload, raw_id)
-        if raw is None:
-            raise
+        if existing is not None:
+            return await _mark_duplicate(db, raw, existing)
+        try:
+            result = await _write(db, message, raw)
+            await commit(db)
+        except IntegrityError:
+            # A concurrent ingest stored the same message (then it is a duplicate) or created
+            # the same sender's customer or tag first (then writing again finds them).
+            await rollback(db)
+            raw = await _reload(db, raw_id, attempts)
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            continue
+        except AppError as exc:
+            await rollback(db)
+            raw = await _reload(db, raw_id, attempts)
+            if raw is None:
+                raise
+            return await _quarantine(db, raw, exc.code, exc.message, exc.field)
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _reload(db: AsyncSession, raw_id: int | None, attempts: int) -> RawPayload | None:
+    """The raw payload after a rollback, with the attempt count the rollback undid."""
+    if raw_id is None:
+        return None
+    raw = await db.get(RawPayload, raw_id)
+    if raw is not None:
         raw.attempts = attempts
-        return await _quarantine(db, raw, exc.code, exc.message, exc.field)
-    return result
+    return raw
 
 
 async def _existing(db: AsyncSession, message: InboundMessage) -> tuple[int, int] | None:
@@ -229,6 +240,7 @@ async def _write(
             customer_id=customer.id,
             thread_key=message.hints.thread_key,
             language=customer.language,
+            priority=_priority(message),
             created_at=stamp,
         )
         db.add(ticket)
@@ -252,6 +264,7 @@ async def _write(
         author_name=author.name or customer.name,
         text=body,
         html=html,
+        display_text=message.display_text,
         external_id=message.external_id,
         raw_payload_id=raw.id if raw is not None else None,
         delivery_status=DeliveryStatus.RECEIVED,
@@ -273,7 +286,8 @@ async def _write(
             db, store_id=ticket.store_id, actor=actor, entity_type="ticket", entity_id=ticket.id,
             ticket_id=ticket.id, action="ticket.created",
             after={"subject": ticket.subject, "channel_type": ticket.channel_type,
-                   "marketplace": ticket.marketplace, "customer_id": customer.id},
+                   "marketplace": ticket.marketplace, "customer_id": customer.id,
+                   "priority": ticket.priority},
         )
     audit.record(
         db, store_id=ticket.store_id, actor=actor, entity_type="message", entity_id=row.id,
@@ -320,8 +334,22 @@ def _store_attachments(db: AsyncSession, message: InboundMessage, row: Message) 
                 content_type=sniff_content_type(att.data, att.filename, att.content_type),
                 size=stored.size,
                 sha256=stored.sha256,
+                content_id=att.content_id[:255] if att.content_id else None,
+                inline=att.inline,
             )
         )
+
+
+_PRIORITIES = frozenset(p.value for p in Priority)
+
+
+def _priority(message: InboundMessage) -> str:
+    """A new ticket's priority: the sender's, when the channel gives a known one.
+
+    Later messages leave an existing ticket's priority alone (see InboundMessage.priority).
+    """
+    given = message.priority
+    return given if given is not None and given in _PRIORITIES else Priority.NORMAL.value
 
 
 def _safe_filename(name: str) -> str:

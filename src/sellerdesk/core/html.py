@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from html import escape, unescape
 from html.parser import HTMLParser
+from urllib.parse import unquote
 
 import nh3
 
@@ -75,3 +78,32 @@ def html_to_text(html: str) -> str:
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# A cid: link in sanitized HTML: nh3 writes every attribute value in double quotes.
+_CID_LINK = re.compile(r"""(\s(?:src|href)=")cid:([^"]*)(")""", re.IGNORECASE)
+CONTENT_ID_MAX = 255
+
+
+def content_id_key(content_id: str) -> str:
+    """A Content-ID as stored and looked up: without <>, case-insensitive, at most 255 chars."""
+    return content_id.strip().strip("<>").strip().casefold()[:CONTENT_ID_MAX]
+
+
+def resolve_cid_links(html: str, urls: Mapping[str, str]) -> str:
+    """Sanitized HTML with its cid: image and link targets pointed at the given URLs.
+
+    ``urls`` maps Content-IDs (any case, with or without <>) to URLs; a cid: link to no
+    known Content-ID is left as it is.
+    """
+    if not urls or "cid:" not in html.casefold():
+        return html
+    by_key = {content_id_key(cid): url for cid, url in urls.items()}
+
+    def replace(match: re.Match[str]) -> str:
+        url = by_key.get(content_id_key(unquote(unescape(match.group(2)))))
+        if url is None:
+            return match.group(0)
+        return f"{match.group(1)}{escape(url, quote=True)}{match.group(3)}"
+
+    return _CID_LINK.sub(replace, html)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,6 +102,9 @@ class Message(Base):
     author_name: Mapped[str | None] = mapped_column(String(200), default=None)
     text: Mapped[str] = mapped_column(Text, default="")
     html: Mapped[str | None] = mapped_column(Text, default=None)
+    # The new part of an inbound reply for display (quoted history and signature removed);
+    # None when it is all of `text`, which always keeps the full original.
+    display_text: Mapped[str | None] = mapped_column(Text, default=None)
     external_id: Mapped[str | None] = mapped_column(String(512), default=None)
     raw_payload_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("raw_payloads.id"), default=None
@@ -124,6 +129,10 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # The Content-ID (without <>) that the message's HTML names in cid: links, and whether the
+    # HTML shows it inline; readers rewrite those links to the attachment's URL.
+    content_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    inline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[CreatedAt]
 
 

@@ -22,6 +22,7 @@ from sellerdesk.api.deps import (
 from sellerdesk.channels.base import InboundAttachment
 from sellerdesk.core import context
 from sellerdesk.core.errors import Invalid
+from sellerdesk.core.html import resolve_cid_links
 from sellerdesk.core.ids import MAX_ID, IdPath, IdQuery
 from sellerdesk.tickets import actions, queries
 from sellerdesk.tickets.models import Attachment, Message, Tag, Ticket, ticket_tags
@@ -147,9 +148,14 @@ def _message_reads(
         read = MessageRead.model_validate(message)
         read.attachments = [
             AttachmentRead(id=a.id, filename=a.filename, content_type=a.content_type,
-                           size=a.size, sha256=a.sha256, url=f"/api/v1/attachments/{a.id}")
+                           size=a.size, sha256=a.sha256, url=f"/api/v1/attachments/{a.id}",
+                           content_id=a.content_id, inline=a.inline)
             for a in attachments.get(message.id, [])
         ]
+        if read.html is not None:
+            # At read time, so the stored HTML stays as received.
+            read.html = resolve_cid_links(read.html, {
+                a.content_id: a.url for a in read.attachments if a.content_id is not None})
         result.append(read)
     return result
 

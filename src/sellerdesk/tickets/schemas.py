@@ -110,6 +110,9 @@ class AttachmentRead(BaseModel):
     size: int
     sha256: str
     url: str
+    content_id: str | None = Field(
+        description="The Content-ID by which the message's HTML shows it (cid: links)")
+    inline: bool = Field(description="Shown inside the message's HTML rather than as a file")
 
 
 class MessageRead(BaseModel):
@@ -121,8 +124,12 @@ class MessageRead(BaseModel):
     author_agent_id: int | None
     author_customer_id: int | None
     author_name: str | None
-    text: str
-    html: str | None
+    text: str = Field(description="The full text as received or written")
+    display_text: str | None = Field(
+        description="The new part of an inbound reply (quoted history and signature "
+                    "removed); null when it is the same as text")
+    html: str | None = Field(
+        description="Sanitized HTML; its cid: links point at the attachments' URLs")
     external_id: str | None
     delivery_status: DeliveryStatus
     delivery_error: str | None

@@ -3,6 +3,7 @@ forwards, auto-replies."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from sellerdesk.channels.email.adapter import EmailAdapter, reply_subject, reply
 from sellerdesk.channels.email.models import EmailAccount
 from sellerdesk.channels.models import Channel, RawPayload
 from sellerdesk.customers.models import Customer, CustomerIdentity
-from sellerdesk.tickets.models import Message, Ticket
+from sellerdesk.tickets.models import Attachment, Message, Ticket
 
 SUPPORT = "support@acme.example"
 
@@ -334,3 +335,144 @@ def test_relay_reply_subject_keeps_the_marketplace_subject_and_adds_no_token() -
 
     assert reply_subject(subject, 42, with_token=False) == f"Re: {subject}"
     assert reply_subject(f"RE: {subject}", 42, with_token=False) == f"RE: {subject}"
+
+
+# --- priority from mail headers ----------------------------------------------------------------
+
+async def test_x_priority_1_opens_an_urgent_ticket(db: AsyncSession, store: Store) -> None:
+    channel = await mailbox(db, store)
+    raw = mail(headers="X-Priority: 1 (Highest)\r\n")
+
+    message = EmailAdapter().parse(RawPayload(id=1, body=raw), channel)
+    result = await receive(db, channel, raw)
+
+    assert message.priority == "urgent"
+    ticket = await db.get(Ticket, result.ticket_id)
+    assert ticket is not None
+    assert ticket.priority == "urgent"
+
+
+async def test_importance_high_opens_a_high_ticket(db: AsyncSession, store: Store) -> None:
+    channel = await mailbox(db, store)
+
+    result = await receive(db, channel, mail(headers="importance: HIGH\r\n"))
+
+    ticket = await db.get(Ticket, result.ticket_id)
+    assert ticket is not None
+    assert ticket.priority == "high"
+
+
+async def test_mail_without_priority_headers_opens_a_normal_ticket(
+    db: AsyncSession, store: Store
+) -> None:
+    channel = await mailbox(db, store)
+
+    result = await receive(db, channel, mail())
+
+    ticket = await db.get(Ticket, result.ticket_id)
+    assert ticket is not None
+    assert ticket.priority == "normal"
+
+
+async def test_a_later_message_never_changes_the_tickets_priority(
+    db: AsyncSession, store: Store
+) -> None:
+    # given an urgent ticket and a normal one
+    channel = await mailbox(db, store)
+    urgent = await receive(db, channel, mail(message_id="u1@example.pl",
+                                             headers="X-Priority: 1\r\n"))
+    normal = await receive(db, channel, mail(message_id="n1@example.pl"))
+
+    # when the customer replies to the first with low priority and to the second with urgent
+    low_reply = await receive(db, channel, mail(
+        message_id="u2@example.pl", headers="In-Reply-To: <u1@example.pl>\r\nX-Priority: 5\r\n"))
+    urgent_reply = await receive(db, channel, mail(
+        message_id="n2@example.pl", headers="In-Reply-To: <n1@example.pl>\r\nX-Priority: 1\r\n"))
+
+    # then both replies thread, and neither ticket's priority moves
+    assert (low_reply.ticket_id, urgent_reply.ticket_id) == (urgent.ticket_id, normal.ticket_id)
+    rows = await db.execute(select(Ticket.id, Ticket.priority).order_by(Ticket.id))
+    assert list(rows) == [(urgent.ticket_id, "urgent"), (normal.ticket_id, "normal")]
+
+
+# --- inline images and reply stripping ---------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def mail_with_inline_image() -> bytes:
+    """multipart/mixed: (related: HTML naming cid:logo@acme + the PNG) and a PDF attachment."""
+    png = base64.b64encode(PNG).decode()
+    pdf = base64.b64encode(PDF).decode()
+    return (
+        "Message-ID: <img1@example.pl>\r\nFrom: Ewa Nowak <ewa@example.pl>\r\n"
+        f"To: {SUPPORT}\r\nSubject: Uszkodzony czajnik\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+        '--outer\r\nContent-Type: multipart/related; boundary="rel"\r\n\r\n'
+        "--rel\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        '<p>Pokrywka pęknięta:</p><img src="cid:Photo.1@Example.PL" alt="zdjęcie">\r\n'
+        "--rel\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+        "Content-ID: <photo.1@example.pl>\r\n"
+        'Content-Disposition: inline; filename="pokrywka.png"\r\n\r\n'
+        f"{png}\r\n--rel--\r\n"
+        "--outer\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        'Content-Disposition: attachment; filename="faktura.pdf"\r\n\r\n'
+        f"{pdf}\r\n--outer--\r\n"
+    ).encode()
+
+
+async def test_an_inline_image_is_stored_with_its_content_id(
+    db: AsyncSession, store: Store
+) -> None:
+    channel = await mailbox(db, store)
+
+    result = await receive(db, channel, mail_with_inline_image())
+
+    rows = await db.execute(
+        select(Attachment.filename, Attachment.content_type, Attachment.content_id,
+               Attachment.inline, Attachment.size)
+        .where(Attachment.message_id == result.message_id).order_by(Attachment.id))
+    assert list(rows) == [
+        ("pokrywka.png", "image/png", "photo.1@example.pl", True, len(PNG)),
+        ("faktura.pdf", "application/pdf", None, False, len(PDF)),
+    ]
+    message = await db.get(Message, result.message_id)
+    assert message is not None
+    # The stored HTML keeps the link as the mail wrote it; readers rewrite it.
+    assert message.html == ('<p>Pokrywka pęknięta:</p>'
+                            '<img src="cid:Photo.1@Example.PL" alt="zdjęcie">')
+
+
+REPLY_PL = (
+    "Dziękuję, paczka doszła.\r\n\r\nJan Kowalski\r\ntel. 600 100 200\r\n\r\n"
+    "W dniu wt., 24 lis 2026 o 08:00 Acme Shop <support@acme.example> napisał(a):\r\n"
+    "> Paczka wyjdzie jutro.\r\n> Pozdrawiamy\r\n"
+)
+
+
+async def test_a_reply_keeps_its_full_text_and_stores_the_new_part_for_display(
+    db: AsyncSession, store: Store
+) -> None:
+    channel = await mailbox(db, store)
+
+    result = await receive(db, channel, mail(subject="Odp: Zwrot", body=REPLY_PL))
+
+    message = await db.get(Message, result.message_id)
+    assert message is not None
+    assert message.display_text == "Dziękuję, paczka doszła."
+    assert message.text == REPLY_PL.replace("\r\n", "\n").strip()
+
+
+async def test_a_message_with_nothing_to_strip_has_no_display_text(
+    db: AsyncSession, store: Store
+) -> None:
+    channel = await mailbox(db, store)
+
+    parsed = EmailAdapter().parse(RawPayload(id=1, body=mail()), channel)
+    result = await receive(db, channel, mail())
+
+    assert parsed.display_text is None
+    message = await db.get(Message, result.message_id)
+    assert message is not None
+    assert (message.text, message.display_text) == ("Dzień dobry, gdzie jest paczka?", None)

@@ -26,6 +26,7 @@ from sellerdesk.channels.email.loops import auto_reply_reason
 from sellerdesk.channels.email.mime import DeliveryReport, ParsedEmail, parse_email
 from sellerdesk.channels.email.models import EmailAccount
 from sellerdesk.channels.email.queries import account_for_channel
+from sellerdesk.channels.email.quotes import strip_reply
 from sellerdesk.channels.email.smtp_out import (
     SmtpServer,
     build_message,
@@ -65,7 +66,8 @@ class EmailAdapter:
             text=mail.text,
             html=mail.html,
             recipients=(*mail.to, *mail.cc),
-            attachments=[InboundAttachment(a.filename, a.content_type, a.data)
+            attachments=[InboundAttachment(a.filename, a.content_type, a.data,
+                                           content_id=a.content_id, inline=a.inline)
                          for a in mail.attachments],
             hints=ThreadHints(
                 references=references,
@@ -79,6 +81,8 @@ class EmailAdapter:
             auto_submitted=auto_reply_reason({**mail.headers, "subject": mail.subject},
                                              mail.from_address),
             on_behalf_of=original[0] if original else None,
+            priority=mail.priority,
+            display_text=_display_text(mail),
         )
 
     async def send(self, db: AsyncSession, delivery: OutboundDelivery) -> DeliveryResult:
@@ -126,6 +130,16 @@ def _sender(mail: ParsedEmail, info: relay.RelayInfo | None) -> SenderIdentity:
                 address = reply_to
                 break
     return SenderIdentity(IdentityKind.EMAIL, address.lower(), name or mail.from_name)
+
+
+def _display_text(mail: ParsedEmail) -> str | None:
+    """The reply without quoted history and signature; None when stripping removes nothing."""
+    sender = mail.from_address
+    if mail.from_name:  # quoted, so that a comma in the name does not split it
+        name = mail.from_name.replace("\\", "\\\\").replace('"', '\\"')
+        sender = f'"{name}" <{mail.from_address}>'
+    stripped = strip_reply(mail.text, sender=sender)
+    return stripped if stripped.strip() != mail.text.strip() else None
 
 
 def reply_subject(subject: str, ticket_id: int, *, with_token: bool) -> str:

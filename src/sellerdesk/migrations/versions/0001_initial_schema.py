@@ -627,6 +627,9 @@ SQLITE_SEARCH = (
 POSTGRESQL_SEARCH = (
     "CREATE TABLE search_docs (message_id BIGINT PRIMARY KEY, tsv TSVECTOR NOT NULL)",
     "CREATE INDEX ix_search_docs_tsv ON search_docs USING GIN (tsv)",
+    # Lexeme statistics fine enough that the planner sees a rare term is rare and uses the GIN
+    # index instead of walking message ids backwards (benchmarks/search.py: 1.8 s -> 0.1 ms).
+    "ALTER TABLE search_docs ALTER COLUMN tsv SET STATISTICS 10000",
 )
 
 
