@@ -22,7 +22,7 @@ from sellerdesk.api.deps import get_db
 from sellerdesk.channels.models import Channel
 from sellerdesk.core import context
 from sellerdesk.core.config import load_settings
-from sellerdesk.core.db import Database
+from sellerdesk.core.db import Database, rollback
 from sellerdesk.core.migrate import upgrade_connection
 from sellerdesk.jobs import outbox
 
@@ -132,15 +132,45 @@ async def api_channel(db: AsyncSession, store: Store) -> tuple[Channel, str]:
 
 @pytest.fixture
 async def client(db: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the test session; a request that fails rolls back what it did not commit.
+
+    In production every request has its own session, closed (rolled back) when the request
+    fails. Here all requests share the test's session, so the same is done by hand; objects
+    the test holds are reloaded so that they stay usable.
+    """
     app = create_app()
 
-    async def test_db() -> AsyncIterator[AsyncSession]:
-        yield db
+    async def request_db() -> AsyncIterator[AsyncSession]:
+        try:
+            yield db
+        except BaseException:
+            await rollback(db)
+            for obj in list(db.identity_map.values()):
+                await db.refresh(obj)
+            raise
 
-    app.dependency_overrides[get_db] = test_db
+    app.dependency_overrides[get_db] = request_db
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture
+async def admin(store: Store, make_token: TokenFactory) -> dict[str, str]:
+    """Authorization headers of an admin of `store`."""
+    return bearer(await make_token(store, Role.ADMIN))
+
+
+@pytest.fixture
+async def other_admin(other_store: Store, make_token: TokenFactory) -> dict[str, str]:
+    """Authorization headers of an admin of `other_store`."""
+    return bearer(await make_token(other_store, Role.ADMIN))
+
+
+@pytest.fixture
+async def other_channel(db: AsyncSession, other_store: Store) -> tuple[Channel, str]:
+    return await accounts.create_channel(db, store_id=other_store.id, type="api",
+                                         name="Other API")
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -243,3 +243,18 @@ async def test_summary_prints_where_to_go_logins_and_tokens(
     curl = next(line for line in out.splitlines() if "/api/v1/inbound" in line)
     assert curl.strip().startswith("curl -X POST https://desk.example.com/api/v1/inbound ")
     assert f"Authorization: Bearer {summary.inbound_token}" in curl
+
+
+async def test_demo_tickets_are_measured_against_the_default_slas(seeded: Seeded) -> None:
+    # given: the seeded demo
+    db, summary = seeded
+
+    # when: its tickets still waiting for an agent are read
+    waiting = list((await db.execute(
+        select(Ticket).where(Ticket.store_id == summary.store_id,
+                             Ticket.status.in_(("new", "open")))
+    )).scalars())
+
+    # then: each has an SLA clock running, so the inbox can sort by what is due first
+    assert waiting
+    assert all(t.sla_due_at is not None for t in waiting)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def load_models() -> None:
     import sellerdesk.accounts.models
+    import sellerdesk.automation.macros.models
+    import sellerdesk.automation.models
     import sellerdesk.channels.email.models
     import sellerdesk.channels.models
     import sellerdesk.customers.models

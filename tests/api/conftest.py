@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sellerdesk.channels.models import Channel
 from sellerdesk.tickets.models import Attachment, Ticket
-from tests.api.support import API, admin, client, inbound, other_admin, other_channel
+from tests.api.support import API, inbound
 from tests.conftest import bearer
 
-__all__ = ["admin", "client", "other_admin", "other_channel", "world"]
+__all__ = ["world"]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 

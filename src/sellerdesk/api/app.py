@@ -11,6 +11,8 @@ from sqlalchemy import text
 from sellerdesk import __version__
 from sellerdesk.api import errors
 from sellerdesk.api.deps import SessionDep
+from sellerdesk.automation.macros.routes import router as macros_router
+from sellerdesk.automation.routes import router as sla_router
 from sellerdesk.channels.api.adapter import ApiInbound
 from sellerdesk.channels.email.routes import router as email_router
 from sellerdesk.channels.routes import router as channels_router
@@ -42,6 +44,8 @@ def create_app() -> FastAPI:
     api.include_router(tickets_router)
     api.include_router(customers_router)
     api.include_router(channels_router)
+    api.include_router(sla_router)
+    api.include_router(macros_router)
     api.include_router(email_router)
     app.include_router(api)
 

@@ -27,6 +27,7 @@ from sellerdesk.accounts.actions import (
 )
 from sellerdesk.accounts.models import Agent, Team
 from sellerdesk.accounts.permissions import Role
+from sellerdesk.automation.defaults import install_default_sla
 from sellerdesk.channels.inbound import ingest
 from sellerdesk.channels.models import Channel
 from sellerdesk.core import context
@@ -194,6 +195,8 @@ async def seed_demo(db: AsyncSession, *, slug: str = "demo", seed: int = 42) -> 
     warming = asyncio.create_task(asyncio.to_thread(_warm_up_text))
     agents, teams = await _create_people(db, store.id)
     channels, inbound_token = await _create_channels(db, store.id)
+    # Before any message arrives, so every demo ticket is measured against the defaults.
+    await install_default_sla(db, store_id=store.id)
     _, api_token = await create_api_token(db, store_id=store.id, role=Role.ADMIN,
                                           name="demo (printed by sellerdesk demo)",
                                           agent_id=agents[AGENTS[0][1]].id)

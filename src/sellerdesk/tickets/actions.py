@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sellerdesk.accounts.models import Agent, Team
+from sellerdesk.automation import tracking as sla
 from sellerdesk.channels.base import InboundAttachment
 from sellerdesk.core import context
 from sellerdesk.core.actor import Actor
@@ -25,16 +26,7 @@ from sellerdesk.tickets.events import publish_after_commit
 from sellerdesk.tickets.models import Attachment, Message, Tag, Ticket, ticket_tags
 from sellerdesk.tickets.queries import ticket_tag_names
 from sellerdesk.tickets.states import DeliveryStatus, Direction, Status, can_transition
-
-TAG_MAX = 64
-
-
-def normalize_tag(name: str) -> str:
-    tag = " ".join(name.strip().casefold().split())
-    if not tag or len(tag) > TAG_MAX or any(c in tag for c in ",\n\t"):
-        raise Invalid(TicketError.INVALID_TAG,
-                      f"tag {name!r} must be 1-{TAG_MAX} characters without commas", field="tags")
-    return tag
+from sellerdesk.tickets.tags import normalize_tag
 
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -137,6 +129,8 @@ async def update_ticket(
         publish_after_commit(db, ticket.store_id,
                              {"type": "ticket.updated", "ticket_id": ticket.id,
                               "fields": sorted(new)})
+        await sla.ticket_changed(db, ticket=ticket, actor=actor, fields=new.keys(),
+                                 at=ticket.updated_at)
     await commit(db)
     return ticket
 
@@ -233,6 +227,7 @@ async def reply(
             ticket_id=ticket.id, action="ticket.updated",
             before={"status": before}, after={"status": ticket.status},
         )
+    await sla.agent_replied(db, ticket=ticket, actor=actor, at=message.created_at)
     outbox.enqueue(db, "message.deliver", message_id=message.id)
     publish_after_commit(db, ticket.store_id, {"type": "message.created", "ticket_id": ticket.id,
                                                "message_id": message.id})
@@ -260,6 +255,7 @@ async def record_sent_reply(
     message.idempotency_key = None
     message.sent_at = sent_at
     message.external_id = external_id
+    await sla.agent_replied(db, ticket=ticket, actor=actor, at=sent_at)
     await commit(db)
     return message
 
@@ -330,5 +326,6 @@ async def merge_tickets(
     )
     publish_after_commit(db, target.store_id, {"type": "ticket.merged", "ticket_id": source.id,
                                                "into_ticket_id": target.id})
+    await sla.ticket_changed(db, ticket=source, actor=actor, fields={"status"}, at=stamp)
     await commit(db)
     return target

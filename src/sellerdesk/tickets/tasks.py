@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sellerdesk.automation import tracking as sla
 from sellerdesk.core.actor import SYSTEM
 from sellerdesk.core.db import commit
 from sellerdesk.core.text import detect_language
@@ -15,16 +16,25 @@ from sellerdesk.tickets.models import Message, Ticket
 
 @job("inbound.received")
 async def inbound_received(db: AsyncSession, *, message_id: int) -> None:
-    """Language of the ticket and customer, from the first message that tells it.
+    """Language of the ticket and customer, then the ticket's SLA clocks.
 
-    Triage, rules, SLA and routing hook in here as they are built; each step must be safe
+    Triage, rules and routing hook in here as they are built; each step must be safe
     to run twice, since a job may be retried.
     """
     message = await db.get(Message, message_id)
     if message is None:
         return
     ticket = await db.get(Ticket, message.ticket_id)
-    if ticket is None or ticket.language is not None:
+    if ticket is None:
+        return
+    await _detect_language(db, ticket, message)
+    # After the language: an SLA policy may match on the customer's language.
+    await sla.customer_wrote(db, ticket=ticket, message=message)
+
+
+async def _detect_language(db: AsyncSession, ticket: Ticket, message: Message) -> None:
+    """Language of the ticket and customer, from the first message that tells it."""
+    if ticket.language is not None:
         return
     language = detect_language(message.text)
     if language is None:

@@ -1,0 +1,1 @@
+"""Macros: template replies with variables, one variant per language, and optional actions."""
