@@ -31,9 +31,7 @@ from sellerdesk.channels.base import (
 )
 from sellerdesk.channels.models import Channel, RawPayload
 from sellerdesk.channels.outbound import record_bounce
-from sellerdesk.core import context
 from sellerdesk.core.actor import Actor
-from sellerdesk.core.blobs import sniff_content_type
 from sellerdesk.core.clock import now
 from sellerdesk.core.db import commit, rollback
 from sellerdesk.core.errors import AppError
@@ -41,8 +39,9 @@ from sellerdesk.core.html import html_to_text, sanitize
 from sellerdesk.customers.actions import resolve_identity
 from sellerdesk.jobs import outbox
 from sellerdesk.tickets import audit, search
+from sellerdesk.tickets.attachments import store_attachments
 from sellerdesk.tickets.events import publish_after_commit
-from sellerdesk.tickets.models import Attachment, Message, Ticket
+from sellerdesk.tickets.models import Message, Ticket
 from sellerdesk.tickets.states import DeliveryStatus, Direction, Priority, Status
 
 log = logging.getLogger(__name__)
@@ -273,7 +272,8 @@ async def _write(
     )
     db.add(row)
     await db.flush()
-    _store_attachments(db, message, row)
+    store_attachments(db, store_id=message.store_id, message_id=row.id,
+                      files=message.attachments)
     await search.index_message(
         db, message_id=row.id, store_id=message.store_id, body=body,
         subject=ticket.subject if created else None,
@@ -322,24 +322,6 @@ async def _author(db: AsyncSession, message: InboundMessage) -> SenderIdentity:
     return original if agent is not None else message.sender
 
 
-def _store_attachments(db: AsyncSession, message: InboundMessage, row: Message) -> None:
-    blobs = context.get().blobs
-    for i, att in enumerate(message.attachments):
-        stored = blobs.put(att.data, field=f"attachments.{i}")
-        db.add(
-            Attachment(
-                store_id=message.store_id,
-                message_id=row.id,
-                filename=_safe_filename(att.filename),
-                content_type=sniff_content_type(att.data, att.filename, att.content_type),
-                size=stored.size,
-                sha256=stored.sha256,
-                content_id=att.content_id[:255] if att.content_id else None,
-                inline=att.inline,
-            )
-        )
-
-
 _PRIORITIES = frozenset(p.value for p in Priority)
 
 
@@ -350,11 +332,6 @@ def _priority(message: InboundMessage) -> str:
     """
     given = message.priority
     return given if given is not None and given in _PRIORITIES else Priority.NORMAL.value
-
-
-def _safe_filename(name: str) -> str:
-    cleaned = name.replace("\\", "/").rsplit("/", 1)[-1].strip().replace("\x00", "")
-    return cleaned[:255] or "attachment"
 
 
 def _subject_from(text: str) -> str:

@@ -12,18 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sellerdesk.accounts.models import Agent, Team
 from sellerdesk.automation import tracking as sla
 from sellerdesk.channels.base import InboundAttachment
-from sellerdesk.core import context
 from sellerdesk.core.actor import Actor
-from sellerdesk.core.blobs import sniff_content_type
 from sellerdesk.core.clock import now
 from sellerdesk.core.db import commit
 from sellerdesk.core.errors import Conflict, Invalid
 from sellerdesk.core.html import html_to_text, sanitize
 from sellerdesk.jobs import outbox
 from sellerdesk.tickets import audit, search
+from sellerdesk.tickets.attachments import store_attachments
 from sellerdesk.tickets.errors import TicketError
 from sellerdesk.tickets.events import publish_after_commit
-from sellerdesk.tickets.models import Attachment, Message, Tag, Ticket, ticket_tags
+from sellerdesk.tickets.models import Message, Tag, Ticket, ticket_tags
 from sellerdesk.tickets.queries import ticket_tag_names
 from sellerdesk.tickets.states import DeliveryStatus, Direction, Status, can_transition
 from sellerdesk.tickets.tags import normalize_tag
@@ -135,19 +134,6 @@ async def update_ticket(
     return ticket
 
 
-def _attachments(
-    db: AsyncSession, store_id: int, message_id: int, files: list[InboundAttachment]
-) -> None:
-    blobs = context.get().blobs
-    for i, att in enumerate(files):
-        stored = blobs.put(att.data, field=f"attachments.{i}")
-        db.add(Attachment(
-            store_id=store_id, message_id=message_id, filename=att.filename[:255],
-            content_type=sniff_content_type(att.data, att.filename, att.content_type),
-            size=stored.size, sha256=stored.sha256,
-        ))
-
-
 async def _add_message(
     db: AsyncSession,
     *,
@@ -185,7 +171,7 @@ async def _add_message(
     )
     db.add(message)
     await db.flush()
-    _attachments(db, ticket.store_id, message.id, attachments)
+    store_attachments(db, store_id=ticket.store_id, message_id=message.id, files=attachments)
     await search.index_message(db, message_id=message.id, store_id=ticket.store_id, body=body)
     ticket.message_count += 1
     ticket.updated_at = stamp
