@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sellerdesk.core.db import Base, BigId, CreatedAt, IdPK, JsonType
@@ -41,5 +41,7 @@ class RawPayload(Base):
     error_reason: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    # Imported history (an mbox, say): whenever it is processed, it starts no automation.
+    is_historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     received_at: Mapped[CreatedAt]
     processed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -114,6 +114,8 @@ class Message(Base):
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(64), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Imported from an archive (mbox, maildir, .eml): history, which started no automation.
+    is_historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[CreatedAt]
 
 

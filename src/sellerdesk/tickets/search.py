@@ -8,6 +8,7 @@ answer from the index without ranking every hit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -47,6 +48,31 @@ async def index_message(
                 "ON CONFLICT (message_id) DO UPDATE SET tsv = EXCLUDED.tsv"
             ),
             {"id": message_id, "terms": terms},
+        )
+
+
+async def index_messages(
+    db: AsyncSession, docs: Sequence[tuple[int, int, str, str | None]]
+) -> None:
+    """Index_message for many messages in one statement: (message id, store id, body, subject
+    or None) each."""
+    if not docs:
+        return
+    if dialect_name(db) == "sqlite":
+        await db.execute(
+            text("INSERT INTO search_fts(rowid, terms) VALUES (:id, :terms)"),
+            [{"id": message_id, "terms": " ".join(document_terms(store_id, body, subject))}
+             for message_id, store_id, body, subject in docs],
+        )
+    else:
+        await db.execute(
+            text(
+                "INSERT INTO search_docs(message_id, tsv) "
+                "VALUES (:id, array_to_tsvector(CAST(:terms AS text[]))) "
+                "ON CONFLICT (message_id) DO UPDATE SET tsv = EXCLUDED.tsv"
+            ),
+            [{"id": message_id, "terms": document_terms(store_id, body, subject)}
+             for message_id, store_id, body, subject in docs],
         )
 
 

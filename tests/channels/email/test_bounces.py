@@ -172,3 +172,94 @@ async def test_a_bounce_never_reaches_another_stores_message(
     assert result.outcome == inbound.Outcome.QUARANTINED
     await db.refresh(sent)
     assert sent.delivery_status == "sent"
+
+
+# --- bounces without a delivery status notification (plain-text reports) -------------------
+
+
+def plain_bounce(name: str, original_id: str) -> bytes:
+    return (EML / f"{name}.eml").read_bytes().replace(b"ORIGINAL-MESSAGE-ID",
+                                                      original_id.encode())
+
+
+@pytest.mark.parametrize(("name", "reason", "recipient"), [
+    ("bounce_qmail", "550 5.1.1 <jan.kowalski@example.pl>: Recipient address rejected: "
+                     "User unknown in local recipient table", "jan.kowalski@example.pl"),
+    ("bounce_exim", "552 5.2.2 <minsu.kim@example.kr>: Mailbox full", "minsu.kim@example.kr"),
+])
+async def test_a_plain_text_bounce_fails_the_sent_message_like_a_dsn(
+    db: AsyncSession, mailbox: EmailAccount, sent: Message, name: str, reason: str,
+    recipient: str,
+) -> None:
+    # given a qmail- or Exim-style bounce quoting the headers of a reply we sent
+    channel = await db.get(Channel, mailbox.channel_id)
+    assert channel is not None
+    assert sent.external_id is not None
+    tickets_before = await count(db, Ticket)
+
+    result = await inbound.receive(db, channel=channel,
+                                   body=plain_bounce(name, f"<{sent.external_id}>"),
+                                   content_type="message/rfc822")
+
+    # then the reply is failed with the server's answer, and no ticket is opened
+    assert result.outcome == inbound.Outcome.BOUNCE
+    assert result.message_id == sent.id
+    await db.refresh(sent)
+    assert (sent.delivery_status, sent.delivery_error) == ("failed", reason)
+    assert await count(db, Ticket) == tickets_before
+    (audit,) = (await db.execute(
+        select(AuditEvent).where(AuditEvent.action == "message.bounced"))).scalars()
+    assert audit.after == {"delivery_status": "failed", "delivery_error": reason,
+                           "recipient": recipient}
+
+
+async def test_a_plain_text_delay_warning_changes_nothing(
+    db: AsyncSession, mailbox: EmailAccount, sent: Message
+) -> None:
+    channel = await db.get(Channel, mailbox.channel_id)
+    assert channel is not None
+    assert sent.external_id is not None
+
+    result = await inbound.receive(
+        db, channel=channel, body=plain_bounce("bounce_exim_delay", f"<{sent.external_id}>"),
+        content_type="message/rfc822")
+
+    assert result.outcome == inbound.Outcome.BOUNCE
+    await db.refresh(sent)
+    assert (sent.delivery_status, sent.delivery_error) == ("sent", None)
+
+
+async def test_a_plain_text_bounce_of_mail_we_did_not_send_is_quarantined(
+    db: AsyncSession, mailbox: EmailAccount
+) -> None:
+    channel = await db.get(Channel, mailbox.channel_id)
+    assert channel is not None
+
+    result = await inbound.receive(
+        db, channel=channel, body=plain_bounce("bounce_exim", "<elsewhere@acme.example>"),
+        content_type="message/rfc822")
+
+    assert result.outcome == inbound.Outcome.QUARANTINED
+    assert result.error_code == "inbound.unmatched_bounce"
+    assert result.error_reason == (
+        "a delivery report on mail SellerDesk did not send (original Message-ID: "
+        "elsewhere@acme.example): 552 5.2.2 <minsu.kim@example.kr>: Mailbox full")
+    assert await count(db, Ticket) == 0
+
+
+async def test_a_customer_writing_about_a_failed_delivery_is_not_a_bounce(
+    db: AsyncSession, mailbox: EmailAccount
+) -> None:
+    # given a customer's mail that reads like a bounce but does not come from a mail system
+    channel = await db.get(Channel, mailbox.channel_id)
+    assert channel is not None
+    raw = (b"From: Jan Kowalski <jan.kowalski@example.pl>\r\nTo: support@acme.example\r\n"
+           b"Subject: Undelivered Mail Returned to Sender\r\n"
+           b"Message-ID: <customer-1@example.pl>\r\n\r\n"
+           b"Your message could not be delivered to one or more of its recipients, says my\r\n"
+           b"mail program. 550 5.1.1 User unknown. Please write to my other address.\r\n")
+
+    result = await inbound.receive(db, channel=channel, body=raw,
+                                   content_type="message/rfc822")
+
+    assert result.outcome == inbound.Outcome.CREATED

@@ -154,9 +154,10 @@ async def test_a_message_is_marked_only_after_its_raw_payload_is_committed(
 
     monkeypatch.setattr(db, "commit", flaky_commit)
 
-    # when the mailbox is polled
+    # when the mailbox is polled two messages at a time (the inbound path stores each batch
+    # in one commit: m1+m2, then m3+m4, whose commit fails)
     with pytest.raises(imap.MailboxError) as err:
-        await imap.poll_account(db, account)
+        await imap.poll_account(db, account, batch_size=2)
 
     # then the two before it are stored and marked, it and those behind it are neither
     assert err.value.code == imap.ImapErrorCode.STORE_FAILED

@@ -105,9 +105,10 @@ async def test_an_interrupted_import_continues_where_it_stopped(
         if report.read >= 4:
             raise KeyboardInterrupt
 
+    # (two messages a batch: progress is reported, and recorded, after each batch)
     with pytest.raises(KeyboardInterrupt):
         await import_mail(db, store_id=store.id, kind=ImportKind.MBOX, path=path,
-                          on_progress=interrupt_after_four, progress_every=0)
+                          on_progress=interrupt_after_four, progress_every=0, batch_size=2)
     rest = await import_mail(db, store_id=store.id, kind=ImportKind.MBOX, path=path)
 
     assert counts(rest) == (6, 0, 0, 4)

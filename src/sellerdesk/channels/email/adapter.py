@@ -22,6 +22,7 @@ from sellerdesk.channels.base import (
     ThreadHints,
 )
 from sellerdesk.channels.email import oauth, relay, threading
+from sellerdesk.channels.email.bounces import plain_bounce
 from sellerdesk.channels.email.loops import auto_reply_reason
 from sellerdesk.channels.email.mime import DeliveryReport, ParsedEmail, parse_email
 from sellerdesk.channels.email.models import EmailAccount
@@ -36,6 +37,7 @@ from sellerdesk.channels.email.smtp_out import (
 from sellerdesk.channels.models import Channel, RawPayload
 from sellerdesk.core import context
 from sellerdesk.core.crypto import SecretError, unseal
+from sellerdesk.core.html import html_to_text
 from sellerdesk.tickets.models import Ticket
 
 # Message ids are stored as external ids (String(512)); a longer one is kept as its hash.
@@ -48,8 +50,9 @@ class EmailAdapter:
     def parse(self, raw: RawPayload, channel: Channel) -> InboundMessage:
         settings = context.get().settings
         mail = parse_email(raw.body, max_attachment_bytes=settings.max_attachment_bytes)
-        if mail.is_dsn and mail.dsn is not None:
-            raise _bounce(mail.dsn)
+        report = mail.dsn if mail.is_dsn else plain_bounce(mail)
+        if report is not None:
+            raise _bounce(report)
         info = relay.detect_marketplace(mail.from_address, mail.to, mail.subject, mail.text)
         sender = _sender(mail, info)
         original = _forwarded_original(mail, settings.max_attachment_bytes)
@@ -97,7 +100,7 @@ async def _send(db: AsyncSession, delivery: OutboundDelivery) -> DeliveryResult:
     recipient = delivery.recipient
     if recipient is None or recipient.kind is not IdentityKind.EMAIL:
         raise DeliveryError("the customer has no email address to reply to", retryable=False)
-    server = await _smtp_server(db, account)
+    server = await smtp_server(db, account)
     domain = account.address.rpartition("@")[2]
     message_id = new_message_id(delivery.message_id, delivery.idempotency_key, domain)
     rules = _relay_rules(recipient.value)
@@ -133,13 +136,23 @@ def _sender(mail: ParsedEmail, info: relay.RelayInfo | None) -> SenderIdentity:
 
 
 def _display_text(mail: ParsedEmail) -> str | None:
-    """The reply without quoted history and signature; None when stripping removes nothing."""
+    """The reply without quoted history and signature; None when stripping removes nothing.
+
+    For HTML mail, the quote the sender's client marked in the HTML is the surer cut when the
+    text was made from that HTML (no text/plain part), or when the text shows no quote.
+    """
     sender = mail.from_address
     if mail.from_name:  # quoted, so that a comma in the name does not split it
         name = mail.from_name.replace("\\", "\\\\").replace('"', '\\"')
         sender = f'"{name}" <{mail.from_address}>'
+    whole = mail.text.strip()
     stripped = strip_reply(mail.text, sender=sender)
-    return stripped if stripped.strip() != mail.text.strip() else None
+    from_text = stripped if stripped.strip() != whole else None
+    if mail.html_reply is not None and (mail.text_from_html or from_text is None):
+        from_html = strip_reply(html_to_text(mail.html_reply), sender=sender)
+        if from_html.strip() and from_html.strip() != whole:
+            return from_html
+    return from_text
 
 
 def reply_subject(subject: str, ticket_id: int, *, with_token: bool) -> str:
@@ -180,7 +193,7 @@ def _relay_rules(address: str) -> relay.ReplyRules | None:
     return info.reply_rules if info is not None else None
 
 
-async def _smtp_server(db: AsyncSession, account: EmailAccount) -> SmtpServer:
+async def smtp_server(db: AsyncSession, account: EmailAccount) -> SmtpServer:
     password: str | None = None
     token: str | None = None
     try:

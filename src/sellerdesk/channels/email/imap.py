@@ -2,7 +2,8 @@
 
 For every message, in this order:
 1. fetched with BODY.PEEK[] (fetching alone marks nothing as read);
-2. handed to `inbound.receive`, which commits the raw bytes before it parses anything;
+2. handed to `inbound.receive_batch` (INGEST_CHUNK at a time), which commits the raw bytes
+   before it parses anything;
 3. only then marked processed on the server (\\Seen and the `$SellerDesk` keyword, or moved to
    the account's processed folder);
 4. then `last_uid` moves past it (committed).
@@ -53,6 +54,10 @@ READ_TIMEOUT_SECONDS = 120.0
 IDLE_REFRESH_SECONDS = 25 * 60.0
 # At most this much mail in one FETCH (a batch of large messages is split).
 FETCH_BYTES = 32 * 1024 * 1024
+# Messages stored and written per transaction of the inbound path: a crash loses at most
+# this much work (the messages come back on the next poll, unmarked), and the database's
+# write lock is held for a fraction of a second.
+INGEST_CHUNK = 25
 
 T = TypeVar("T")
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -407,34 +412,40 @@ async def _batch(db: AsyncSession, account: EmailAccount, channel: Channel, clie
     data = await _run(client.fetch, uids, ["BODY.PEEK[]"])
     consumed: list[int] = []
     failure: MailboxError | None = None
-    for uid in uids:
-        body = data.get(uid, {}).get(b"BODY[]")
-        if body is None:
-            consumed.append(uid)  # expunged since the SEARCH: nothing left to read
-            continue
+    # The inbound path stores and writes a chunk of messages per transaction.
+    size = min(INGEST_CHUNK, max(1, len(uids)))
+    for start in range(0, len(uids), size):
+        chunk = uids[start:start + size]
+        # A UID without a body was expunged since the SEARCH: nothing left to read.
+        present = [(uid, data[uid][b"BODY[]"]) for uid in chunk
+                   if data.get(uid, {}).get(b"BODY[]") is not None]
         try:
             await _fresh(db, channel)
-            outcome = await inbound.receive(db, channel=channel, body=bytes(body),
-                                            content_type="message/rfc822")
+            outcomes = await inbound.receive_batch(
+                db, channel=channel, bodies=[bytes(body) for _, body in present],
+                content_type="message/rfc822")
         except Exception as exc:
-            # Not stored (or not known to be): the message stays unmarked and last_uid stays
-            # before it, so the next poll reads it again. Nothing behind it is read now, since
-            # last_uid cannot skip it.
-            log.exception("storing UID %s of %s failed", uid, who)
+            # Not stored (or not known to be): these messages stay unmarked and last_uid stays
+            # before them, so the next poll reads them again. Nothing behind them is read now,
+            # since last_uid cannot skip them.
+            first = present[0][0] if present else chunk[0]
+            log.exception("storing UID %s (and the %s after it) of %s failed", first,
+                          len(present) - 1, who)
             await rollback(db)
             failure = MailboxError(
                 ImapErrorCode.STORE_FAILED,
-                f"storing message UID {uid} of {who} failed ({exc!r}); it stays "
+                f"storing message UID {first} of {who} failed ({exc!r}); it stays "
                 "unmarked on the server and is read again by the next poll")
             break
-        consumed.append(uid)
-        result.fetched += 1
-        result.outcomes[outcome.outcome.value] += 1
+        consumed.extend(chunk)
+        result.fetched += len(present)
+        for outcome in outcomes:
+            result.outcomes[outcome.outcome.value] += 1
     if consumed:
         await _fresh(db, account)
-        present = [uid for uid in consumed if uid in data]
-        if present:
-            await _run(_mark_sync, client, present, folder, account.processed_folder)
+        stored = [uid for uid in consumed if uid in data]
+        if stored:
+            await _run(_mark_sync, client, stored, folder, account.processed_folder)
         account.last_uid = consumed[-1]
         await commit(db)
         result.last_uid = account.last_uid

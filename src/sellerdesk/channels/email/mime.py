@@ -35,6 +35,7 @@ from sellerdesk.channels.email.charsets import (
     parse_id_list,
     parse_message_id,
 )
+from sellerdesk.channels.email.quotes import strip_reply_html
 from sellerdesk.core.html import html_to_text, sanitize
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -187,6 +188,11 @@ class ParsedEmail:
     is_dsn: bool
     dsn: DeliveryReport | None
     raw_size: int
+    # The HTML body cut before its quoted history (sanitized), when a quote was recognised in
+    # the HTML as the sender's client marked it (Gmail's gmail_quote, Outlook's divRplyFwdMsg,
+    # <blockquote type=cite> ...): the sanitizer drops those marks, so this is read first.
+    html_reply: str | None = None
+    text_from_html: bool = False  # no text/plain part: `text` was made from the HTML
 
 
 def parse_email(raw: bytes, *, max_attachment_bytes: int) -> ParsedEmail:
@@ -229,7 +235,12 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
     from_name, from_address = senders[0]
     html_source = "\n".join(walker.body.html)
     html = (sanitize(_without_head(html_source)).strip() or None) if html_source.strip() else None
+    html_reply = None
+    if html is not None:
+        cut = strip_reply_html(_without_head(html_source))
+        html_reply = (sanitize(cut).strip() or None) if cut else None
     text = _join_text(walker.body.plain)
+    text_from_html = not text and html is not None
     if not text and html:
         # From the sanitized HTML: html.parser is quadratic on hostile markup (unclosed tags
         # and comments, CVE-2025-6069); nh3's output is well formed.
@@ -258,6 +269,8 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
         is_dsn=dsn is not None,
         dsn=dsn,
         raw_size=len(raw),
+        html_reply=html_reply,
+        text_from_html=text_from_html,
     )
 
 
