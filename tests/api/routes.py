@@ -64,6 +64,21 @@ ROUTES = [
     Route("GET", "/quarantine/{payload}", roles=frozenset({OWNER, ADMIN})),
     # the payload is still broken, so an allowed retry quarantines it again
     Route("POST", "/quarantine/{payload}/retry", roles=frozenset({OWNER, ADMIN}), status=422),
+    Route("GET", "/pre-approved-actions"),
+    Route("POST", "/pre-approved-actions", {"name": "Reship", "kind": "reship"},
+          frozenset({OWNER, ADMIN}), 201),
+    Route("GET", "/tickets/{ticket}/grants"),
+    Route("GET", "/approvals", roles=frozenset({OWNER, ADMIN, MANAGER})),
+    Route("GET", "/grants/report", roles=frozenset({OWNER, ADMIN, MANAGER, ANALYST}),
+          params={"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}),
+    Route("GET", "/escalation-trees"),
+    Route("POST", "/escalation-trees/defaults", roles=frozenset({OWNER, ADMIN}), status=201),
+    Route("GET", "/tickets/{ticket}/walks"),
+    # routing's routes on agents and teams are checked in tests/routing/test_routing_api.py
+    Route("GET", "/agents"),
+    Route("GET", "/routing/settings"),
+    Route("PATCH", "/routing/settings", {"capacities": {"chat": 2}},
+          frozenset({OWNER, ADMIN, MANAGER})),
 ]
 
 # Routes that take another store's object: the domain's not-found code they must answer.
@@ -90,4 +105,9 @@ FOREIGN = [
      "customer.not_found"),
     (Route("GET", "/quarantine/{other_payload}"), "quarantine.not_found"),
     (Route("POST", "/quarantine/{other_payload}/retry"), "quarantine.not_found"),
+    (Route("POST", "/tickets/{other_ticket}/grants", {"action_id": 1, "reason": "Przejęte"}),
+     "ticket.not_found"),
+    (Route("GET", "/tickets/{other_ticket}/grants"), "ticket.not_found"),
+    (Route("POST", "/tickets/{other_ticket}/walks", {"tree_id": 1}), "ticket.not_found"),
+    (Route("GET", "/tickets/{other_ticket}/walks"), "ticket.not_found"),
 ]

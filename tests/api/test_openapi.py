@@ -28,6 +28,12 @@ EXPECTED = {
     "/api/v1/quarantine": {"get"},
     "/api/v1/quarantine/{payload_id}": {"get"},
     "/api/v1/quarantine/{payload_id}/retry": {"post"},
+    "/api/v1/agents": {"get"},
+    "/api/v1/agents/{agent_id}/routing": {"get", "patch"},
+    "/api/v1/agents/{agent_id}/availability": {"put"},
+    "/api/v1/teams/{team_id}/routing": {"get", "patch"},
+    "/api/v1/teams/{team_id}/routing/queue": {"get"},
+    "/api/v1/routing/settings": {"get", "patch"},
 }
 
 

@@ -33,14 +33,18 @@ class Permission(StrEnum):
     AGENTS_MANAGE = "agents.manage"
     TOKENS_MANAGE = "tokens.manage"
     REPORTS_READ = "reports.read"
+    GRANT_REQUEST = "grant.request"
+    GRANT_APPROVE = "grant.approve"
+    ROUTING_MANAGE = "routing.manage"
 
 
 _AGENT = {
     Permission.TICKET_READ, Permission.TICKET_UPDATE, Permission.TICKET_REPLY,
     Permission.TICKET_NOTE, Permission.TICKET_MERGE, Permission.CUSTOMER_READ,
-    Permission.CUSTOMER_UPDATE, Permission.AUDIT_READ,
+    Permission.CUSTOMER_UPDATE, Permission.AUDIT_READ, Permission.GRANT_REQUEST,
 }
-_MANAGER = _AGENT | {Permission.CUSTOMER_MERGE, Permission.REPORTS_READ}
+_MANAGER = _AGENT | {Permission.CUSTOMER_MERGE, Permission.REPORTS_READ,
+                     Permission.GRANT_APPROVE, Permission.ROUTING_MANAGE}
 _ADMIN = _MANAGER | {
     Permission.QUARANTINE_MANAGE, Permission.SETTINGS_MANAGE, Permission.AGENTS_MANAGE,
     Permission.TOKENS_MANAGE,

@@ -14,11 +14,8 @@ rows are taken FOR UPDATE SKIP LOCKED, SQLite writers queue) records nothing twi
 
 What an event leaves behind: an audit event (`sla.warning` / `sla.breached`, actor system,
 after = {target, due_at}) on the ticket's trail, and a live event of the same type on the
-store's bus after the commit. The seam for rules (issue 4, built later): when rules exist,
-their tasks module registers `@job("sla.warning")` / `@job("sla.breached")` handlers taking
-{ticket_id, target}, and `_record` below adds one line per event,
-`outbox.enqueue(db, event.value, ticket_id=..., target=...)`, inside the same transaction.
-Until a handler exists no job is enqueued: a job nobody handles would only fail.
+store's bus after the commit; and, for stores with an active rule on that event, a
+"rules.event" job in the same transaction (automation/rules/hooks.py).
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sellerdesk.automation import sla
 from sellerdesk.automation.models import TicketSlaTarget
+from sellerdesk.automation.rules import hooks as rules
 from sellerdesk.core.actor import SYSTEM
 from sellerdesk.core.clock import UTCDateTime
 from sellerdesk.core.db import commit, dialect_name, on_commit
@@ -120,6 +118,7 @@ async def _sweep_batch(db: AsyncSession, now: datetime, batch: int, result: Swee
                 await bus.publish(store_id, payload)
 
         on_commit(db, publish)
+    await rules.sla_events(db, work.live)  # jobs for stores whose rules listen
     result.examined += len(rows)
     await commit(db)
     return len(rows)

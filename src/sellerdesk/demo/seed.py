@@ -28,6 +28,7 @@ from sellerdesk.accounts.actions import (
 from sellerdesk.accounts.models import Agent, Team
 from sellerdesk.accounts.permissions import Role
 from sellerdesk.automation.defaults import install_default_sla
+from sellerdesk.automation.empowerment.seed import install_default_tree
 from sellerdesk.channels.inbound import ingest
 from sellerdesk.channels.models import Channel
 from sellerdesk.core import context
@@ -197,6 +198,7 @@ async def seed_demo(db: AsyncSession, *, slug: str = "demo", seed: int = 42) -> 
     channels, inbound_token = await _create_channels(db, store.id)
     # Before any message arrives, so every demo ticket is measured against the defaults.
     await install_default_sla(db, store_id=store.id)
+    await install_default_tree(db, store_id=store.id)  # with its refund/reship actions
     _, api_token = await create_api_token(db, store_id=store.id, role=Role.ADMIN,
                                           name="demo (printed by sellerdesk demo)",
                                           agent_id=agents[AGENTS[0][1]].id)

@@ -61,6 +61,8 @@ def periodic_work() -> dict[str, PeriodicWork]:
 
 def load_handlers() -> None:
     """Import the modules that register handlers (each domain's tasks.py)."""
+    import sellerdesk.accounts.tasks  # noqa: F401
+    import sellerdesk.automation.routing.tasks  # noqa: F401
     import sellerdesk.automation.tasks  # noqa: F401
     import sellerdesk.channels.email.tasks  # noqa: F401
     import sellerdesk.channels.tasks  # noqa: F401

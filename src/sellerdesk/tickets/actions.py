@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sellerdesk.accounts.models import Agent, Team
 from sellerdesk.automation import tracking as sla
+from sellerdesk.automation.routing import hooks as routing
+from sellerdesk.automation.rules import hooks as rules
 from sellerdesk.channels.base import InboundAttachment
 from sellerdesk.core.actor import Actor
 from sellerdesk.core.clock import now
@@ -130,6 +132,9 @@ async def update_ticket(
                               "fields": sorted(new)})
         await sla.ticket_changed(db, ticket=ticket, actor=actor, fields=new.keys(),
                                  at=ticket.updated_at)
+        await routing.ticket_changed(db, ticket=ticket, before=old, after=new)
+        await rules.status_changed(db, store_id=ticket.store_id, ticket_id=ticket.id,
+                                   before=old.get("status"), after=new.get("status"))
     await commit(db)
     return ticket
 
@@ -213,6 +218,10 @@ async def reply(
             ticket_id=ticket.id, action="ticket.updated",
             before={"status": before}, after={"status": ticket.status},
         )
+        await routing.ticket_changed(db, ticket=ticket, before={"status": before},
+                                     after={"status": ticket.status})
+        await rules.status_changed(db, store_id=ticket.store_id, ticket_id=ticket.id,
+                                   before=before, after=ticket.status)
     await sla.agent_replied(db, ticket=ticket, actor=actor, at=message.created_at)
     outbox.enqueue(db, "message.deliver", message_id=message.id)
     publish_after_commit(db, ticket.store_id, {"type": "message.created", "ticket_id": ticket.id,

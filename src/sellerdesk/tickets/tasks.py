@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sellerdesk.automation import tracking as sla
+from sellerdesk.automation.routing import engine as routing
+from sellerdesk.automation.rules import tasks as rules
 from sellerdesk.core.actor import SYSTEM
 from sellerdesk.core.db import commit
 from sellerdesk.core.text import detect_language
@@ -30,6 +32,8 @@ async def inbound_received(db: AsyncSession, *, message_id: int) -> None:
     await _detect_language(db, ticket, message)
     # After the language: an SLA policy may match on the customer's language.
     await sla.customer_wrote(db, ticket=ticket, message=message)
+    await rules.message_received(db, ticket=ticket, message=message)
+    await routing.ticket_arrived(db, ticket_id=ticket.id)  # keep last: after rules' team choice
 
 
 async def _detect_language(db: AsyncSession, ticket: Ticket, message: Message) -> None:

@@ -1,0 +1,1 @@
+"""Rules (triggers): conditions on a ticket event → actions, ordered, loop-safe, audited."""
