@@ -106,25 +106,37 @@ done
 run_step ruff .venv/bin/ruff check "${lint_paths[@]}"
 run_step mypy .venv/bin/mypy # files and strictness come from pyproject.toml
 
-# Dovecot for the IMAP tests, which start throw-away instances of their own on loopback.
-# Installed from Debian when we are root; elsewhere those tests skip saying why (and under
+# Services and programs the tests start or drive, from Debian, as "file-that-shows-it package":
+# Dovecot for the IMAP tests (throw-away instances on loopback), Chromium and CJK fonts for the
+# browser tests. Installed when we are root; elsewhere those tests skip saying why (and under
 # CI=true the test suite turns that skip into a failure).
+SYSTEM_PACKAGES=(
+    "/usr/sbin/dovecot dovecot-imapd"
+    "/usr/bin/chromium chromium"
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc fonts-noto-cjk"
+    "/usr/bin/redis-server redis-server"  # the Redis bus tests (throw-away, loopback)
+)
 # shellcheck disable=SC2317  # invoked through run_step
-ensure_dovecot() {
-    [[ -x /usr/sbin/dovecot ]] && return 0
+ensure_system_packages() {
+    local entry path package missing=()
+    for entry in "${SYSTEM_PACKAGES[@]}"; do
+        read -r path package <<<"$entry"
+        [[ -e $path ]] || missing+=("$package")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
     if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing dovecot-imapd from Debian (one time)..." >&2
+        echo "installing ${missing[*]} from Debian (one time)..." >&2
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
         return
     fi
     if [[ "${CI:-}" == "true" ]]; then
-        echo "Dovecot (dovecot-imapd) is missing and this is not root: cannot install it" >&2
+        echo "missing and this is not root, so they cannot be installed: ${missing[*]}" >&2
         return 1
     fi
-    echo "Dovecot is not installed and this is not root: the IMAP tests will skip" >&2
+    echo "not installed and this is not root: ${missing[*]}; the tests needing them skip" >&2
 }
-run_step dovecot ensure_dovecot
+run_step "system packages" ensure_system_packages
 
 run_pytest sqlite "" "$@"
 

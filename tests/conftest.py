@@ -25,6 +25,7 @@ from sellerdesk.core.config import load_settings
 from sellerdesk.core.db import Database, rollback
 from sellerdesk.core.migrate import upgrade_connection
 from sellerdesk.jobs import outbox
+from tests.process import Webhook
 
 TEST_DB_ENV = "SELLERDESK_TEST_DATABASE_URL"
 
@@ -153,6 +154,13 @@ async def client(db: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A local HTTP server that records the webhooks posted to it."""
+    with Webhook() as hook:
+        yield hook
 
 
 @pytest.fixture

@@ -235,7 +235,7 @@ async def test_a_cursor_the_api_did_not_give_out_is_422(
     assert (error["code"], error["field"]) == ("request.invalid_cursor", "cursor")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/tickets/1/nope", "/nope", "/api/v2"])
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/tickets/1/nope", "/api/v2"])
 async def test_an_unknown_route_is_a_json_404(
     client: httpx.AsyncClient, admin: dict[str, str], path: str
 ) -> None:
@@ -244,6 +244,15 @@ async def test_an_unknown_route_is_a_json_404(
     assert response.status_code == 404
     error = error_of(response)
     assert (error["code"], error["field"]) == ("request.not_found", None)
+
+
+async def test_an_unknown_page_outside_the_api_is_an_html_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nope", headers={"Accept-Language": "pl"})
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["X-Error-Code"] == "request.not_found"
+    assert "Nie znaleziono" in response.text
 
 
 async def test_a_wrong_method_is_a_json_405(

@@ -73,3 +73,42 @@ class ApiToken(Base):
     created_at: Mapped[CreatedAt]
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie carries the token, only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[IdPK]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(BigId, ForeignKey("agents.id"), index=True)
+    store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[CreatedAt]
+    expires_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """One failed sign-in; enough of them in a window locks the address for a while."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_email_at", "email", "created_at"),)
+
+    id: Mapped[IdPK]
+    email: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[CreatedAt]
+
+
+class PasswordReset(Base):
+    """A password-reset link sent by email: single use, short-lived, stored as SHA-256."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[IdPK]
+    agent_id: Mapped[int] = mapped_column(BigId, ForeignKey("agents.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[CreatedAt]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -11,14 +11,18 @@ from sqlalchemy import text
 from sellerdesk import __version__
 from sellerdesk.api import errors
 from sellerdesk.api.deps import SessionDep
+from sellerdesk.automation.empowerment.routes import router as empowerment_router
 from sellerdesk.automation.macros.routes import router as macros_router
 from sellerdesk.automation.routes import router as sla_router
+from sellerdesk.automation.routing.routes import router as routing_router
+from sellerdesk.automation.rules.routes import router as rules_router
 from sellerdesk.channels.api.adapter import ApiInbound
 from sellerdesk.channels.email.routes import router as email_router
 from sellerdesk.channels.routes import router as channels_router
 from sellerdesk.core import context
 from sellerdesk.customers.routes import router as customers_router
 from sellerdesk.tickets.routes import router as tickets_router
+from sellerdesk.web import app as web
 
 API_PREFIX = "/api/v1"
 
@@ -39,13 +43,16 @@ def create_app() -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    errors.install(app)
+    errors.install(app, error_page=web.error_page)
     api = APIRouter(prefix=API_PREFIX, responses=errors.RESPONSES)
     api.include_router(tickets_router)
     api.include_router(customers_router)
     api.include_router(channels_router)
     api.include_router(sla_router)
     api.include_router(macros_router)
+    api.include_router(rules_router)
+    api.include_router(routing_router)
+    api.include_router(empowerment_router)
     api.include_router(email_router)
     app.include_router(api)
 
@@ -54,6 +61,7 @@ def create_app() -> FastAPI:
         await db.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
+    web.install(app)
     _register_inbound_schema(app)
     return app
 

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sellerdesk.accounts.errors import AccountError
 from sellerdesk.accounts.models import ApiToken
 from sellerdesk.accounts.permissions import Permission, Principal, Role, require
+from sellerdesk.accounts.signin import csrf_matches, session_agent
 from sellerdesk.channels.models import Channel
 from sellerdesk.core import context
-from sellerdesk.core.errors import Unauthorized
+from sellerdesk.core.errors import Forbidden, Unauthorized
 from sellerdesk.core.security import hash_token
+from sellerdesk.web.cookies import CSRF_HEADER, SAFE_METHODS, session_token
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -37,7 +39,27 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+async def _session_principal(request: Request, db: AsyncSession) -> Principal | None:
+    """A signed-in workspace browser calling the API with its session cookie instead of a
+    token; a writing request must also send the session's CSRF token in X-CSRF-Token."""
+    token = session_token(request)
+    found = await session_agent(db, token=token) if token else None
+    if found is None:
+        return None
+    session, agent = found
+    if request.method not in SAFE_METHODS and not csrf_matches(
+            session, request.headers.get(CSRF_HEADER)):
+        raise Forbidden(AccountError.BAD_CSRF,
+                        "a browser session must send its CSRF token in X-CSRF-Token",
+                        field="X-CSRF-Token")
+    return Principal(store_id=agent.store_id, role=Role(agent.role), agent_id=agent.id)
+
+
 async def current_principal(request: Request, db: SessionDep) -> Principal:
+    if "authorization" not in request.headers:
+        principal = await _session_principal(request, db)
+        if principal is not None:
+            return principal
     token = _bearer(request)
     row = (await db.execute(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token),
