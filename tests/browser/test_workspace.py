@@ -196,8 +196,8 @@ async def test_every_form_control_has_a_label(desk: Desk, signed_in: OpenPage) -
             .filter(el => el.offsetParent !== null)
             .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
                           && !el.getAttribute('aria-labelledby') && !el.getAttribute('title')
-                          && !(el.tagName === 'BUTTON' && el.innerText.trim()))
-            .map(el => el.outerHTML.slice(0, 120))""")
+                          && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+            .map(el => el.outerHTML.slice(0, 300))""")
         if missing:
             unlabeled[path] = missing
     assert unlabeled == {}
@@ -222,6 +222,33 @@ async def test_an_owner_writes_a_macro_in_the_automation_editor(
     await page.locator("#editor-result.error").wait_for()
     await page.goto("/automation/macros")
     await page.locator("#automation-list").get_by_text(name).wait_for()
+
+
+async def test_an_agent_grants_a_pre_approved_refund_from_the_ticket(
+    desk: Desk, signed_in: OpenPage
+) -> None:
+    ticket_id, _ = await _ticket(desk, "Pęknięty kubek", "Kubek przyszedł pęknięty.")
+    owner = await signed_in("john")
+    name = f"Zwrot do 30 EUR {_unique()}"
+    status = await owner.evaluate("""async (name) => {
+        const csrf = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
+        const r = await fetch('/api/v1/pre-approved-actions', {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+            body: JSON.stringify({name, kind: 'refund', currency: 'EUR', max_amount: '30.00',
+                                  limits: [{kind: 'role', role: 'agent', max_amount: '30.00'}]})});
+        return r.status; }""", name)
+    assert status == 201
+    page = await signed_in("ola")
+    await page.goto(f"/tickets/{ticket_id}")
+
+    await page.locator("#grant-action").select_option(label=f"{name} (EUR)")
+    await page.fill("#grant-amount", "12,50")
+    await page.fill("#grant-reason", "Pęknięty kubek")
+    await page.click("#grant-apply")
+
+    await page.locator("#empower").get_by_text("Przyznano").first.wait_for()
+    # The rest of the sidebar is still there.
+    assert await page.locator("#prop-status").is_visible()
 
 
 SCREENSHOT_DIR_ENV = "SELLERDESK_SCREENSHOTS"
