@@ -167,8 +167,12 @@ async def foreign_ticket_id(db: AsyncSession, other_channel: tuple[Channel, str]
     return await customer_ticket(db, other_channel[0], "theirs")
 
 
+# Signing in sets an agent online for routing, which every socket of the store hears about.
+NOISE = ("ping", "agent.availability_changed")
+
+
 async def next_frame(ws: ClientConnection, *, timeout: float = 5.0,
-                     skip: tuple[str, ...] = ("ping",)) -> Frame:
+                     skip: tuple[str, ...] = NOISE) -> Frame:
     """The next frame whose type is not in `skip`."""
     async with asyncio.timeout(timeout):
         while True:
